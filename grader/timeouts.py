@@ -1,0 +1,27 @@
+"""Every deadline the harness and the tests use, in one place.
+
+Nothing here is a sleep: each value bounds a *wait for an event* (bytes on a socket, a line
+on stdout, a process exit). A well-behaved program meets them in milliseconds; the values
+are generous so that a loaded 2-core CI machine never turns a correct program into a
+failure. Raise them here, never inline.
+"""
+
+#: Waiting for something that should happen almost at once (a prompt, an echo on loopback).
+SHORT = 5.0
+
+#: Waiting for a process to exit after it was told to (``q`` typed, peer gone).
+#: The lab's acceptance bar is "exits within 2 s"; tests assert against EXIT_BAR and
+#: only use this longer value to avoid hanging when the bar is missed.
+EXIT = 5.0
+EXIT_BAR = 2.0
+
+#: Waiting for a bulk exchange to finish (many clients, many messages).
+LONG = 30.0
+
+#: Timeout on individual socket operations of scripted peers, so a stuck peer never blocks.
+SOCKET = 5.0
+
+#: How long a check waits to be sure something does *not* arrive (a message relayed back
+#: to its sender, say). A wait for absence can only end by time; it follows a positive
+#: event (another client received the same message) so the absent bytes had every chance.
+ABSENCE = 0.3

@@ -93,12 +93,19 @@ def make_skeleton(source, name="<reference>"):
     return "\n".join(out) + "\n"
 
 
-def generate(pairs=PAIRS):
+def generate(pairs=None):
     """Yield (skeleton path, generated text, current text or None) for each reference file."""
-    for reference, skeleton in pairs:
+    for reference, skeleton in PAIRS if pairs is None else pairs:
         text = make_skeleton(reference.read_text(encoding="utf-8"), reference.name)
         current = skeleton.read_text(encoding="utf-8") if skeleton.exists() else None
         yield skeleton, text, current
+
+
+def _shown(path):
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
 
 
 def main(argv=None):
@@ -116,7 +123,7 @@ def main(argv=None):
     stale = [path for path, text, current in results if text != current]
     if args.check:
         for path in stale:
-            print("out of date: %s (run python -m reference.make_skeleton)" % path.relative_to(ROOT))
+            print("out of date: %s (run python -m reference.make_skeleton)" % _shown(path))
         return 1 if stale else 0
     for path, text, current in results:
         if text != current:
@@ -124,7 +131,7 @@ def main(argv=None):
             # newline="\n": the same bytes on every platform, so --check agrees everywhere
             with open(path, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
-        print("%s %s" % ("wrote" if text != current else "unchanged", path.relative_to(ROOT)))
+        print("%s %s" % ("wrote" if text != current else "unchanged", _shown(path)))
     return 0
 
 

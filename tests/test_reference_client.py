@@ -73,6 +73,10 @@ def test_sends_chinese_lines_as_utf8(chat):
 
 def test_q_sends_q_closes_and_exits(chat):
     client, peer = chat
+    # A message first, so the receive thread is back in recv() when q arrives: on Linux
+    # only shutdown() (not close()) wakes it there, and this is the case that catches it.
+    peer.send("ping")
+    client.wait_for("ping")
     client.write_line("q")
     assert peer.expect_eof() == "q"
     client.wait_for(CHAT_OVER)

@@ -1,24 +1,38 @@
 """Scripted socket peers: the other end of the wire for a program under test.
 
-A :class:`Peer` wraps one connected TCP socket on loopback. It sends text as UTF-8, keeps
-everything it receives as one accumulated, incrementally decoded text (the lab's protocol
-has no framing, so a check matches on accumulated text, never on one ``recv``), and keeps
-a transcript of every byte it sent and received with a timestamp: that transcript is the
-evidence shown when a check fails.
+    Peer        one connected TCP socket on loopback, scripted by a test or a check
+    Listener    a listening socket on 127.0.0.1:0, for programs that connect to *us*
+    pump        drives many Peers from one thread (selectors) until each has what it needs
+    drain       reads whatever has already arrived for some Peers, without waiting
+    free_port   a port to *tell* a program that asks for one on stdin
 
-Waits are event driven with deadlines from :mod:`grader.timeouts`: :meth:`Peer.expect`
-returns as soon as the awaited text has arrived, :meth:`Peer.expect_eof` as soon as the
-other side closed.
+A Peer sends text as UTF-8 and keeps everything it receives as one accumulated byte
+string: the lab's protocol has no framing, so a check matches on accumulated input, never
+on one ``recv``. It also keeps a transcript of what it sent and received, with times: the
+evidence shown when a wait fails.
+
+Nothing here sleeps to let things settle: every wait ends as soon as the awaited bytes or
+the end of the stream arrive, or fails at a deadline from :mod:`grader.timeouts` saying
+what it waited for and what it got instead. Only :meth:`Peer.assert_absent` waits out its
+time, as a check for absence must.
 """
 
-import codecs
+import os
+import selectors
 import socket
+import struct
 import time
 
 from . import timeouts
 from .process import WaitTimeout
 
 LOOPBACK = "127.0.0.1"
+
+#: One recv takes at most this much; big enough that a 1 MiB message needs only a few.
+RECV_SIZE = 256 * 1024
+
+#: A transcript entry keeps at most this many bytes of its chunk (head and tail).
+TRANSCRIPT_CHUNK = 4096
 
 
 def free_port(host=LOOPBACK):
@@ -32,34 +46,85 @@ def free_port(host=LOOPBACK):
         return probe.getsockname()[1]
 
 
-class Peer:
-    """One end of a TCP connection, scripted by a test or a check."""
+def trimmed(data, limit=300):
+    """``data`` (bytes or str) short enough for an assertion message: head ... tail."""
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8", "replace")
+    if len(text) <= limit:
+        return repr(text)
+    half = limit // 2
+    return "%r ... (%d characters left out) ... %r" % (text[:half], len(text) - limit, text[-half:])
 
-    def __init__(self, sock, name="peer"):
+
+def _as_bytes(message):
+    return message.encode("utf-8") if isinstance(message, str) else bytes(message)
+
+
+class Peer:
+    """One end of a TCP connection: blocking socket, accumulated input, deadlines.
+
+    Args:
+        sock: a connected socket (see :meth:`connect` and :meth:`Listener.accept`).
+        name: how failure messages call this peer.
+        filler: a byte value (e.g. ``b'x'``) that is counted in ``filler_count`` and not
+            kept, so a peer can take in megabytes of bulk and still search its input
+            cheaply. Choose one that cannot occur in anything else the peer reads (no
+            byte of a multi-byte UTF-8 character is ASCII).
+    """
+
+    def __init__(self, sock, name="peer", filler=None):
         self.sock = sock
         self.name = name
         self.sock.settimeout(timeouts.SOCKET)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.address = sock.getsockname()
-        self.transcript = []  # (monotonic time, "sent" | "recv", bytes)
-        self.received = ""
-        self.eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        #: ``(ip, port)`` of this end, as the program under test sees us.
+        self.address = tuple(sock.getsockname()[:2])
+        #: How the lab's programs print this peer: ``str((ip, port))``.
+        self.addr = str(self.address)
+        self.received = bytearray()
+        self.filler = filler
+        self.filler_count = 0
+        self.eof = False  # the other side closed (or reset) the connection
+        self.was_reset = False
+        self.transcript = []  # (monotonic time, "sent" | "recv", bytes (trimmed), length)
 
-    # -- making one ----------------------------------------------------------------------
     @classmethod
-    def connect(cls, port, host=LOOPBACK, name="client", timeout=timeouts.SHORT):
-        return cls(socket.create_connection((host, port), timeout=timeout), name)
+    def connect(cls, port, host=LOOPBACK, name="client", receive_buffer=None, filler=None,
+                timeout=timeouts.SHORT):
+        """Connect to ``host:port``. ``receive_buffer`` sets ``SO_RCVBUF`` first (a small
+        one makes a peer that does not read fill up quickly)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if receive_buffer is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            sock.settimeout(timeout)
+            sock.connect((host, port))
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock, name, filler)
+
+    def __repr__(self):
+        return "<Peer %s %s>" % (self.name, self.addr)
+
+    @property
+    def text(self):
+        """Everything received so far, decoded (invalid UTF-8 shows as U+FFFD)."""
+        return self.received.decode("utf-8", "replace")
+
+    def _record(self, direction, data):
+        kept = data if len(data) <= TRANSCRIPT_CHUNK else (
+            data[:TRANSCRIPT_CHUNK // 2] + data[-TRANSCRIPT_CHUNK // 2:])
+        self.transcript.append((time.monotonic(), direction, bytes(kept), len(data)))
 
     # -- sending -------------------------------------------------------------------------
-    def send(self, text):
-        """Send text (or bytes) as one ``sendall``."""
-        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-        self.transcript.append((time.monotonic(), "sent", data))
+    def send(self, message):
+        """Send ``message`` (str as UTF-8, or bytes) in one ``sendall``."""
+        data = _as_bytes(message)
+        self._record("sent", data)
         self.sock.sendall(data)
 
     def close(self):
-        """Close politely (FIN)."""
+        """Close politely (FIN, after any unsent data)."""
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -67,75 +132,90 @@ class Peer:
         self.sock.close()
 
     def reset(self):
-        """Close abruptly: SO_LINGER 0 makes the kernel send RST instead of FIN."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00" * 2)
+        """Close abruptly: SO_LINGER 0 makes close() send RST instead of FIN."""
+        linger = struct.pack("HH" if os.name == "nt" else "ii", 1, 0)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         self.sock.close()
 
     # -- receiving -----------------------------------------------------------------------
-    def _receive_once(self, deadline):
-        """Receive one chunk, waiting until ``deadline`` at most. False once nothing more can come."""
-        left = deadline - time.monotonic()
-        if self.eof or left <= 0:
-            return False
-        self.sock.settimeout(min(left, timeouts.SOCKET))
+    def receive_ready(self):
+        """Take one chunk (blocking up to the socket's timeout; at once when a selector
+        said it is ready)."""
         try:
-            data = self.sock.recv(65536)
+            data = self.sock.recv(RECV_SIZE)
         except socket.timeout:
-            return True  # nothing yet; the caller checks the deadline
-        except OSError:
-            data = b""  # a reset is an end of stream too
-        self.transcript.append((time.monotonic(), "recv", data))
+            raise  # nothing yet: the caller's deadline decides (a timeout is an OSError too)
+        except OSError:  # a reset, or our own socket closed under us
+            data, self.was_reset = b"", True
+        self._record("recv", data)
         if not data:
             self.eof = True
-            self.received += self._decoder.decode(b"", final=True)
-            return False
-        self.received += self._decoder.decode(data)
-        return True
+            return
+        if self.filler is not None:
+            fill = data.count(self.filler)
+            self.filler_count += fill
+            # Bulk chunks are all filler; replace() is slow, so call it only when needed.
+            data = b"" if fill == len(data) else data.replace(self.filler, b"") if fill else data
+        self.received += data
 
-    def expect(self, pattern, timeout=timeouts.SHORT, count=1):
-        """Wait until ``pattern`` (str or compiled regex) has arrived ``count`` times in all.
+    def _receive_until(self, done, deadline):
+        """Receive until ``done()``, EOF, or the deadline; returns ``done()``."""
+        while not done() and not self.eof:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.sock.settimeout(remaining)
+            try:
+                self.receive_ready()
+            except socket.timeout:
+                break
+        self.sock.settimeout(timeouts.SOCKET)
+        return done()
 
+    def wait_for(self, expected, count=1, timeout=timeouts.SHORT):
+        """Receive until ``expected`` has arrived ``count`` times in all.
+
+        ``expected`` is text (matched as UTF-8), bytes, or a compiled regex (on ``text``).
         Returns the accumulated text; raises :class:`WaitTimeout` with the transcript.
         """
-        found = ((lambda: self.received.count(pattern) >= count) if isinstance(pattern, str)
-                 else (lambda: len(pattern.findall(self.received)) >= count))
-        deadline = time.monotonic() + timeout
-        while not found():
-            if not self._receive_once(deadline):
-                raise WaitTimeout("%s waited for %r but %s.\n%s" % (
-                    self.name, getattr(pattern, "pattern", pattern),
-                    "the connection ended" if self.eof else "%.1f s passed" % timeout,
-                    self.describe()))
-        return self.received
+        if isinstance(expected, (str, bytes, bytearray)):
+            needle = _as_bytes(expected)
+            found = lambda: self.received.count(needle) >= count  # noqa: E731
+            shown = needle.decode("utf-8", "replace")
+        else:
+            found = lambda: len(expected.findall(self.text)) >= count  # noqa: E731
+            shown = expected.pattern
+        if not self._receive_until(found, time.monotonic() + timeout):
+            raise WaitTimeout("%r waited %.1f s for %r (%d time(s)) but %s.\n%s" % (
+                self, timeout, shown, count,
+                "the connection was closed" if self.eof else "it did not come",
+                self.describe()))
+        return self.text
 
-    def expect_eof(self, timeout=timeouts.SHORT):
-        """Wait until the other side has closed the connection."""
-        deadline = time.monotonic() + timeout
-        while self._receive_once(deadline):
-            pass
-        if not self.eof:
-            raise WaitTimeout("%s waited for the connection to close, but after %.1f s it is "
-                              "still open.\n%s" % (self.name, timeout, self.describe()))
-        return self.received
+    def wait_for_eof(self, timeout=timeouts.SHORT):
+        """Receive until the other side closes the connection; returns the text received."""
+        if not self._receive_until(lambda: self.eof, time.monotonic() + timeout):
+            raise WaitTimeout("%r waited %.1f s for the connection to close, but it is still "
+                              "open.\n%s" % (self, timeout, self.describe()))
+        return self.text
 
-    def collect(self, duration):
-        """Receive whatever arrives for ``duration`` seconds (a wait for *absence*)."""
-        deadline = time.monotonic() + duration
-        while self._receive_once(deadline):
-            pass
-        return self.received
+    def assert_absent(self, unexpected, within=timeouts.ABSENCE):
+        """Receive for ``within`` seconds and check ``unexpected`` never arrived."""
+        needle = _as_bytes(unexpected)
+        self._receive_until(lambda: needle in self.received, time.monotonic() + within)
+        assert needle not in self.received, "%r should never receive %r, but did.\n%s" % (
+            self, needle.decode("utf-8", "replace"), self.describe())
 
-    def describe(self, limit=1500):
-        """The transcript, trimmed, for a failure message."""
-        lines = ["transcript of %s %s:" % (self.name, self.address)]
+    def describe(self, entries=40):
+        """The end of the transcript, for a failure message."""
+        lines = ["transcript of %r (last %d of %d events):"
+                 % (self, min(entries, len(self.transcript)), len(self.transcript))]
         start = self.transcript[0][0] if self.transcript else 0.0
-        for stamp, direction, data in self.transcript[-40:]:
-            shown = data.decode("utf-8", "replace") if data else "<EOF>"
-            if len(shown) > 200:
-                shown = shown[:100] + " ... " + shown[-100:]
-            lines.append("  %+7.3fs %s %r" % (stamp - start, direction, shown))
-        text = "\n".join(lines)
-        return text if len(text) <= limit else text[:limit // 2] + "\n  ...\n" + text[-limit // 2:]
+        for stamp, direction, data, length in self.transcript[-entries:]:
+            shown = trimmed(data, 200) if length else "<end of stream>"
+            size = " (%d bytes)" % length if length > len(data) else ""
+            lines.append("  %+8.3fs %-4s %s%s" % (stamp - start, direction, shown, size))
+        return "\n".join(lines)
 
     def __enter__(self):
         return self
@@ -159,7 +239,8 @@ class Listener:
         try:
             conn, _ = self.sock.accept()
         except socket.timeout:
-            raise WaitTimeout("nobody connected to %s:%d within %.1f s" % (self.host, self.port, timeout))
+            raise WaitTimeout("nobody connected to %s:%d within %.1f s"
+                              % (self.host, self.port, timeout)) from None
         return Peer(conn, name)
 
     def close(self):
@@ -172,6 +253,46 @@ class Listener:
         self.close()
 
 
-def addr_text(peer):
-    """How the lab prints a peer's address: ``str((ip, port))``."""
-    return str(tuple(peer.address[:2]))
+def pump(peers, is_done, timeout=timeouts.LONG, what="the expected messages"):
+    """Read from all ``peers`` in this one thread until ``is_done(peer)`` holds for each.
+
+    A peer is checked again only after it received something, so the check may scan the
+    peer's input. Fails at the deadline naming the peers still waiting.
+    """
+    deadline = time.monotonic() + timeout
+    waiting = {peer for peer in peers if not is_done(peer)}
+    with selectors.DefaultSelector() as selector:
+        for peer in peers:
+            if not peer.eof:
+                selector.register(peer.sock, selectors.EVENT_READ, peer)
+        while waiting:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for key, _ in selector.select(remaining):
+                peer = key.data
+                peer.receive_ready()
+                if peer.eof:
+                    selector.unregister(peer.sock)
+                if peer in waiting and is_done(peer):
+                    waiting.discard(peer)
+            if all(peer.eof for peer in waiting):
+                break
+    if waiting:
+        example = min(waiting, key=peers.index)
+        raise WaitTimeout(
+            "%d of %d peers still lacked %s after %.1f s; e.g. %r (%s) has: %s"
+            % (len(waiting), len(peers), what, timeout, example,
+               "closed by the other side" if example.eof else "still connected",
+               trimmed(example.received)))
+
+
+def drain(peers):
+    """Read whatever has already arrived for ``peers``, without waiting."""
+    with selectors.DefaultSelector() as selector:
+        for peer in peers:
+            if not peer.eof:
+                selector.register(peer.sock, selectors.EVENT_READ, peer)
+        if selector.get_map():
+            for key, _ in selector.select(0):
+                key.data.receive_ready()

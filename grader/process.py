@@ -170,6 +170,11 @@ class ChildProcess:
         for reader in self._readers:
             reader.start()
 
+    @property
+    def name(self):
+        """What was run, as a person would type it: ``chat_client.py``, ``-m reference.hub_server``."""
+        return " ".join([os.path.basename(self.args[2])] + self.args[3:])
+
     # -- input -------------------------------------------------------------------------
     def write_line(self, line):
         """Type one line on the child's stdin. Returns False if the child no longer reads."""
@@ -205,8 +210,8 @@ class ChildProcess:
                 if capture.closed or left <= 0:
                     why = "the stream ended" if capture.closed else "%.1f s passed" % timeout
                     raise WaitTimeout("waited for %r on %s of %s but %s.\n%s" % (
-                        getattr(pattern, "pattern", pattern), stream,
-                        os.path.basename(self.args[2]), why, self.describe()))
+                        getattr(pattern, "pattern", pattern), stream, self.name, why,
+                        self.describe()))
                 capture.changed.wait(left)
 
     @staticmethod

@@ -1,10 +1,12 @@
-"""Shared fixtures: start the lab's programs as real processes and answer their prompts."""
+"""Shared fixtures: start the lab's programs as real processes, answer their prompts, and
+play the other end of their sockets."""
 
+import re
 from pathlib import Path
 
 import pytest
 
-from grader.peers import free_port
+from grader.peers import Peer, free_port
 from grader.process import ChildProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,21 +18,59 @@ PROMPT_MAX = "请输入最大允许连接的客户端数量"
 WAITING = "等待客户端的连接..."
 CONNECTED_CLIENT = "连接建立成功"
 CHAT_OVER = "聊天已结束"
+#: The line both instructor servers log once they listen.
+LISTENING = re.compile(r"listening on (\S+):(\d+)")
 
 
 @pytest.fixture
 def spawn():
-    """Start Python files as child processes; every one is killed (whole tree) at teardown."""
+    """``spawn(path_or_-m, *args)``: start Python as a child process; every one is killed
+    (whole tree) at teardown."""
     children = []
 
-    def start(path, *args):
-        child = ChildProcess([str(path)] + list(args), cwd=str(ROOT))
+    def start(*args):
+        child = ChildProcess(list(args), cwd=str(ROOT))
         children.append(child)
         return child
 
     yield start
     for child in children:
         child.kill()
+
+
+class PeerGroup:
+    """Connects Peers for one test and closes every one of them when the test ends."""
+
+    def __init__(self):
+        self._peers = []
+
+    def connect(self, port, **options):
+        peer = Peer.connect(port, **options)
+        self._peers.append(peer)
+        return peer
+
+    def close_all(self):
+        for peer in self._peers:
+            peer.sock.close()
+        del self._peers[:]
+
+
+@pytest.fixture
+def peers():
+    group = PeerGroup()
+    yield group
+    group.close_all()
+
+
+@pytest.fixture
+def log():
+    """Log lines of an in-process server (appended from its thread; list.append is atomic)."""
+    return []
+
+
+def listening_port(server):
+    """Wait for an instructor server's ``listening on HOST:PORT`` line; return the port."""
+    return int(LISTENING.search(server.wait_for(LISTENING, stream="stderr")).group(2))
 
 
 def answer(child, *pairs):

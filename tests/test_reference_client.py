@@ -40,7 +40,7 @@ def assert_exits_cleanly(client):
 def test_round_trip_with_an_echo_server(chat):
     client, peer = chat
     client.write_line("hello")
-    peer.expect("hello")
+    peer.wait_for("hello")
     peer.send("收到: hello")
     client.wait_for("收到: hello")
 
@@ -67,8 +67,8 @@ def test_chinese_character_split_across_two_segments(chat):
 def test_sends_chinese_lines_as_utf8(chat):
     client, peer = chat
     client.write_line("你好, 世界")
-    peer.expect("你好, 世界")
-    assert "你好, 世界".encode("utf-8") in b"".join(d for _, way, d in peer.transcript if way == "recv")
+    peer.wait_for("你好, 世界")
+    assert "你好, 世界".encode("utf-8") in peer.received
 
 
 def test_q_sends_q_closes_and_exits(chat):
@@ -78,7 +78,7 @@ def test_q_sends_q_closes_and_exits(chat):
     peer.send("ping")
     client.wait_for("ping")
     client.write_line("q")
-    assert peer.expect_eof() == "q"
+    assert peer.wait_for_eof() == "q"
     client.wait_for(CHAT_OVER)
     assert client.wait_exit(timeouts.EXIT_BAR) is not None, "the client was still running 2 s after q"
     assert_exits_cleanly(client)
@@ -104,7 +104,7 @@ def test_server_reset_ends_the_chat(chat):
 def test_end_of_input_counts_as_q(chat):
     client, peer = chat
     client.close_stdin()
-    assert peer.expect_eof() == "q"
+    assert peer.wait_for_eof() == "q"
     assert_exits_cleanly(client)
 
 

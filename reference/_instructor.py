@@ -1,0 +1,608 @@
+"""Machinery shared by the instructor servers: one asyncio server, two behaviours.
+
+Theory of operation
+===================
+
+The echo server (port 10000) and the chat-room hub (port 10001) differ only in what they
+do with a piece of text that arrived from a client. Everything else lives here::
+
+    InstructorServer              listening socket, client registry, limits, logging,
+      |                           wire recording, clean shutdown
+      +-- EchoServer              (echo_server.py) answers each chunk to its sender
+      +-- HubServer               (hub_server.py)  relays each chunk to every other client
+
+    ClientConnection              one per accepted socket (an asyncio.Protocol); turns the
+                                  transport's callbacks into the server's hooks
+    ServerThread / serve_in_thread   run a server on its own event loop in a background
+                                  thread, for synchronous callers (the grader, the tests)
+    run_cli                       the command line both servers share
+
+A subclass overrides the hooks ``on_join``, ``on_text`` and ``on_leave`` (and, for flow
+control, ``on_write_paused`` / ``on_write_resumed``) and calls ``send_to`` and
+``disconnect``. Callers use ``start``, ``close``, ``port`` and ``client_count``.
+
+Why transports and callbacks rather than streams or threads
+-----------------------------------------------------------
+Every callback runs on the event loop's one thread, so the registry of clients needs no
+lock and cannot change while a broadcast walks over it. ``transport.write()`` never
+blocks and appends its whole argument to the connection's buffer in one step, so a
+relayed message is never interleaved with another one in a recipient's stream, and each
+recipient gets one sender's messages in the order ``data_received`` saw them, which is
+the order of the bytes on the sender's socket. Nothing here awaits in the middle of
+handling an event, so no other event can slip in between.
+
+Bytes, text, and the lab's lack of framing
+------------------------------------------
+The lab sends UTF-8 text with no framing: a ``recv`` may hold two messages or half of
+one, and the servers treat each chunk they read as "a message", exactly as the students'
+code does. Each client has its own incremental UTF-8 decoder, so a Chinese character cut
+in two by TCP is completed by the next chunk instead of turning into U+FFFD; a chunk that
+holds only the first bytes of a character decodes to ``''`` and is not answered or
+relayed. Bytes that are not UTF-8 at all become U+FFFD (``errors='replace'``): a peer's
+garbage is data, never a reason to stop.
+
+Clients that stop reading
+-------------------------
+``write()`` keeps what the kernel cannot take at once in the transport's buffer. Each
+client's buffer is bounded by ``out_buffer_limit``: a client over it has stopped reading,
+and is dropped (its transport aborted), logged, and announced like any other departure,
+so one stuck student cannot eat the server's memory or stall the room. A drop found in
+the middle of a broadcast is carried out after that broadcast, so the departure notice
+it causes never nests inside another broadcast and the loop over the registry never
+sees the registry change. The kernel's own send buffer sits in front of this limit; on
+Linux it grows to several MiB for a peer that does not read, so ``send_buffer_size``
+(``SO_SNDBUF``) can pin it when detection must be prompt (the tests do). The echo
+server adds flow control on top: while a client's answers wait, it stops reading from
+that client (``on_write_paused``), so a client that sends without reading slows only
+itself, and the limit is a backstop it never reaches in practice.
+
+Leaving exactly once
+--------------------
+A client leaves by whichever comes first: ``q`` (hub), end of stream, reset, drop, or
+the server stopping. ``disconnect`` is idempotent, so the departure is logged and
+announced once however many of these happen.
+
+Whose mistake
+-------------
+Everything a peer can do wrong (invalid UTF-8, a reset, not reading, connecting to a full
+room) is an ordinary event: logged, survived. Mistakes of whoever starts the server (a
+busy port, a port needing privileges, an unknown host) end the program with one line
+that says what to do and exit status 1, never a traceback.
+"""
+import argparse
+import asyncio
+import codecs
+import concurrent.futures
+import errno
+import signal
+import socket
+import sys
+import threading
+import time
+
+#: Bytes a client may have waiting in the server's buffer before it counts as not reading.
+DEFAULT_OUT_BUFFER_LIMIT = 1024 * 1024
+
+#: Default cap on clients connected at once (a class or two; far below what the loop can carry).
+DEFAULT_MAX_CLIENTS = 200
+
+#: listen() backlog: a whole class connecting at the same second must not overflow the
+#: queue of connections the kernel accepted for us but we have not picked up yet.
+LISTEN_BACKLOG = 1024
+
+#: How long close() waits for connections to finish closing before it aborts them.
+CLOSE_TIMEOUT = 2.0
+
+#: How long ServerThread waits for a server to start or to stop.
+THREAD_TIMEOUT = 5.0
+
+# The errno values of "address in use", "not permitted" and "not my address": POSIX
+# names, plus the Winsock numbers that Windows reports for socket errors instead.
+_ADDRESS_IN_USE = {errno.EADDRINUSE, 10048}        # WSAEADDRINUSE
+_NOT_PERMITTED = {errno.EACCES, errno.EPERM, 10013}  # WSAEACCES (also Windows' reserved ranges)
+_NOT_AN_ADDRESS_HERE = {errno.EADDRNOTAVAIL, 10049}  # WSAEADDRNOTAVAIL
+
+_new_utf8_decoder = codecs.getincrementaldecoder('utf-8')
+
+
+def stderr_log(message):
+    """Write one timestamped line to stderr and flush it at once (stderr may be a pipe)."""
+    stamp = time.strftime('%Y-%m-%d %H:%M:%S')
+    stream = sys.stderr
+    if stream is None:  # pythonw on Windows has no stderr at all
+        return
+    stream.write('%s %s\n' % (stamp, message))
+    stream.flush()
+
+
+def _silent_log(message):
+    """The default log of servers used as a library: say nothing."""
+
+
+class ClientConnection(asyncio.Protocol):
+    """One accepted connection, as the server sees it.
+
+    Attributes a server hook may read:
+        addr: ``(ip, port)`` of the peer.
+        label: ``str(addr)``, the name the lab's messages use, e.g. ``('127.0.0.1', 51234)``.
+        transport: the asyncio transport (write through ``server.send_to`` instead).
+        online: True from the join until the client leaves.
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self.addr = None
+        self.label = None
+        self.transport = None
+        self.online = False
+        self.over_limit = False
+        self.decoder = _new_utf8_decoder(errors='replace')
+
+    def __repr__(self):
+        return '<ClientConnection %s%s>' % (self.label, '' if self.online else ' (gone)')
+
+    # Each callback hands over to the server, then carries out any drops it caused
+    # (see "Clients that stop reading" in the module docstring).
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.server._connection_made(self)
+        self.server._drop_clients_over_limit()
+
+    def data_received(self, data):
+        self.server._data_received(self, data)
+        self.server._drop_clients_over_limit()
+
+    def eof_received(self):
+        self.server.disconnect(self, 'EOF')
+        self.server._drop_clients_over_limit()
+        return False  # let the transport close its side too
+
+    def connection_lost(self, exc):
+        self.server._connection_lost(self, exc)
+        self.server._drop_clients_over_limit()
+
+    def pause_writing(self):
+        self.server.on_write_paused(self)
+
+    def resume_writing(self):
+        self.server.on_write_resumed(self)
+
+
+class InstructorServer:
+    """A TCP server for the lab's clients; subclasses say what to do with their text.
+
+    Args:
+        host: address to listen on; ``'0.0.0.0'`` lets every machine on the network in.
+        port: port to listen on; 0 picks a free one (read ``.port`` after ``start()``).
+        max_clients: clients connected at once; a newcomer beyond this gets
+            ``refusal_notice()`` and is closed.
+        out_buffer_limit: bytes that may wait in the server's buffer for one client; a
+            client over it has stopped reading and is dropped.
+        send_buffer_size: if given, ``SO_SNDBUF`` for accepted sockets, which bounds what the
+            kernel holds for a client that does not read (None keeps the system's default).
+        log: called with each log line (no timestamp, no newline); None logs nothing.
+            The command line passes ``stderr_log``.
+        quiet: leave routine joins and departures out of the log (starts, refusals, drops,
+            errors and stops are still logged).
+        recorder: if given, called as ``recorder(timestamp, addr, direction, data)`` for
+            every chunk read from a client (``'recv'``) and every chunk queued for one
+            (``'send'``); ``timestamp`` is ``time.monotonic()``, ``addr`` is ``(ip, port)``.
+            It runs on the server's event loop thread: keep it quick and do not let it raise.
+    """
+
+    #: Used in log lines, e.g. ``hub server listening on ...``.
+    NAME = 'instructor server'
+    #: Port of the command line; the class itself defaults to 0 (a free port).
+    DEFAULT_PORT = 0
+
+    def __init__(self, host='127.0.0.1', port=0, max_clients=DEFAULT_MAX_CLIENTS,
+                 out_buffer_limit=DEFAULT_OUT_BUFFER_LIMIT, send_buffer_size=None,
+                 log=None, quiet=False, recorder=None):
+        if max_clients < 1:
+            raise ValueError('max_clients must be at least 1, not %r' % (max_clients,))
+        if out_buffer_limit < 1:
+            raise ValueError('out_buffer_limit must be at least 1, not %r' % (out_buffer_limit,))
+        self.host = host
+        self.port = port
+        self.max_clients = max_clients
+        self.out_buffer_limit = out_buffer_limit
+        self.send_buffer_size = send_buffer_size
+        self.quiet = quiet
+        self._log = log if log is not None else _silent_log
+        self._recorder = recorder
+        self._listener = None        # the asyncio.Server once started
+        self._stopping = False
+        self._clients = {}           # online ClientConnection -> None, in join order
+        self._connections = set()    # every open connection, refused ones included
+        self._all_closed = None      # asyncio.Event, set when _connections empties while stopping
+        self._over_limit = []        # clients to drop once the current event is handled
+
+    # ---------------------------------------------------------------- for callers
+
+    async def start(self):
+        """Start listening; afterwards ``port`` is the bound port. Raises OSError if it cannot."""
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: ClientConnection(self), self.host, self.port, backlog=LISTEN_BACKLOG)
+        self.host, self.port = self._listener.sockets[0].getsockname()[:2]
+        self._log('%s listening on %s:%d (at most %d clients)'
+                  % (self.NAME, self.host, self.port, self.max_clients))
+
+    async def close(self):
+        """Stop listening and close every connection; return the number closed."""
+        if self._listener is None or self._stopping:
+            return 0
+        self._stopping = True
+        self._listener.close()
+        self._all_closed = asyncio.Event()
+        count = len(self._connections)
+        for conn in list(self._connections):
+            # Nobody is told about these departures: everyone is leaving at once.
+            conn.online = False
+            # A client that is not reading would hold a graceful close open forever.
+            self._close_transport(conn, abort=conn.transport.get_write_buffer_size() > 0)
+        self._clients.clear()
+        if self._connections:
+            try:
+                await asyncio.wait_for(self._all_closed.wait(), CLOSE_TIMEOUT)
+            except asyncio.TimeoutError:
+                for conn in list(self._connections):
+                    conn.transport.abort()
+        try:
+            await asyncio.wait_for(self._listener.wait_closed(), CLOSE_TIMEOUT)
+        except asyncio.TimeoutError:
+            pass  # only the listening sockets were left, and they are closed already
+        return count
+
+    @property
+    def client_count(self):
+        """Clients online now (read it on the server's thread, e.g. through ServerThread.call)."""
+        return len(self._clients)
+
+    def client_addresses(self):
+        """``(ip, port)`` of each client online, in the order they joined."""
+        return [conn.addr for conn in self._clients]
+
+    # ---------------------------------------------------------------- for subclasses
+
+    def on_join(self, client):
+        """A client joined (it is already counted in ``clients``)."""
+
+    def on_text(self, client, text):
+        """Text decoded from one chunk a client sent (never empty)."""
+
+    def on_leave(self, client, reason):
+        """A client left (it is no longer in ``clients``); not called while stopping."""
+
+    def on_write_paused(self, client):
+        """The client's buffer passed asyncio's high-water mark (the hub ignores this)."""
+
+    def on_write_resumed(self, client):
+        """The client's buffer drained below asyncio's low-water mark."""
+
+    def refusal_notice(self):
+        """What a newcomer reads when ``max_clients`` are already connected."""
+        return 'server full (at most %d clients), try again later' % self.max_clients
+
+    @property
+    def clients(self):
+        """The clients online, in the order they joined (do not change it)."""
+        return self._clients
+
+    def send_to(self, client, data):
+        """Queue ``data`` (bytes) for ``client``; one call's bytes stay together on the wire.
+
+        A client whose buffer goes over ``out_buffer_limit`` is dropped once the event
+        being handled is finished, so callers may go on looping over ``clients``.
+        """
+        if not client.online or client.transport.is_closing():
+            return
+        # Recorded first, so that whoever reads the bytes finds them in the record already.
+        self._record(client, 'send', data)
+        client.transport.write(data)
+        if (not client.over_limit
+                and client.transport.get_write_buffer_size() > self.out_buffer_limit):
+            client.over_limit = True
+            self._over_limit.append(client)
+
+    def disconnect(self, client, reason, abort=False):
+        """Make ``client`` leave (once): log it, close it, then call ``on_leave``.
+
+        ``abort`` discards what is still queued for the client instead of sending it first.
+        """
+        if not client.online:
+            return
+        client.online = False
+        del self._clients[client]
+        self._close_transport(client, abort)
+        self._log_routine('%s left (%s); %d online' % (client.label, reason, len(self._clients)),
+                          routine=reason in ('q', 'EOF', 'reset'))
+        self.on_leave(client, reason)
+
+    # ---------------------------------------------------------------- events
+
+    def _connection_made(self, conn):
+        sock = conn.transport.get_extra_info('socket')
+        peer = conn.transport.get_extra_info('peername')
+        if self._stopping or sock is None or peer is None:
+            conn.transport.abort()  # stopping, or the peer was gone before we looked
+            return
+        try:
+            # Chat messages are small and interactive: send each at once, never batch.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.send_buffer_size is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer_size)
+        except OSError:  # e.g. macOS refuses options on a socket its peer already reset
+            conn.transport.abort()
+            return
+        self._connections.add(conn)
+        conn.addr = (peer[0], peer[1])
+        conn.label = str(conn.addr)
+        if len(self._clients) >= self.max_clients:
+            self._refuse(conn)
+            return
+        conn.online = True
+        self._clients[conn] = None
+        self._log_routine('%s joined; %d online' % (conn.label, len(self._clients)))
+        self.on_join(conn)
+
+    def _refuse(self, conn):
+        notice = self.refusal_notice().encode('utf-8')
+        self._record(conn, 'send', notice)
+        conn.transport.write(notice)
+        conn.transport.close()  # sends the notice first, then closes
+        self._log('%s refused: room full (%d/%d online)'
+                  % (conn.label, len(self._clients), self.max_clients))
+
+    def _data_received(self, conn, data):
+        self._record(conn, 'recv', data)
+        if not conn.online:
+            return  # a refused client, or one that left in this same read
+        text = conn.decoder.decode(data)
+        if text:
+            self.on_text(conn, text)
+
+    def _connection_lost(self, conn, exc):
+        self._connections.discard(conn)
+        if conn.online:
+            self.disconnect(conn, self._describe_loss(exc))
+        if self._stopping and not self._connections and self._all_closed is not None:
+            self._all_closed.set()
+
+    @staticmethod
+    def _describe_loss(exc):
+        if exc is None:
+            return 'EOF'
+        if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+            return 'reset'
+        return 'error: %s' % (exc,)
+
+    def _drop_clients_over_limit(self):
+        # Announcing one drop may push another client over its limit: the list grows
+        # while we walk it, and each client can be on it only once.
+        index = 0
+        while index < len(self._over_limit):
+            client = self._over_limit[index]
+            index += 1
+            self.disconnect(client, 'dropped: stopped reading, over %d bytes queued'
+                            % self.out_buffer_limit, abort=True)
+        del self._over_limit[:]
+
+    # ---------------------------------------------------------------- helpers
+
+    def _close_transport(self, conn, abort):
+        if abort:
+            conn.transport.abort()
+        elif not conn.transport.is_closing():
+            conn.transport.close()
+
+    def _record(self, conn, direction, data):
+        if self._recorder is not None:
+            self._recorder(time.monotonic(), conn.addr, direction, data)
+
+    def _log_routine(self, message, routine=True):
+        if not (routine and self.quiet):
+            self._log(message)
+
+
+class ServerThread:
+    """Runs a server on its own event loop in a daemon thread, for synchronous code.
+
+    Use it as a context manager (``serve_in_thread`` starts it)::
+
+        with serve_in_thread(HubServer(port=0)) as srv:
+            sock = socket.create_connection(('127.0.0.1', srv.port))
+            ...
+        # here every client connection and the listening socket are closed
+
+    ``start()`` raises what the server's ``start()`` raised (OSError for a busy port).
+    """
+
+    def __init__(self, server, timeout=THREAD_TIMEOUT):
+        self.server = server
+        self.timeout = timeout
+        self._loop = None
+        self._stop_requested = None    # asyncio.Event, created on the server's loop
+        self._ready = threading.Event()
+        self._start_error = None
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='%s thread' % server.NAME)
+
+    @property
+    def host(self):
+        return self.server.host
+
+    @property
+    def port(self):
+        return self.server.port
+
+    def start(self):
+        self._thread.start()
+        if not self._ready.wait(self.timeout):
+            raise RuntimeError('%s did not start within %.1f s' % (self.server.NAME, self.timeout))
+        if self._start_error is not None:
+            self._thread.join(self.timeout)
+            raise self._start_error
+        return self
+
+    def stop(self):
+        """Close every connection and the listening socket, then end the thread."""
+        if self._loop is None or not self._thread.is_alive():
+            return
+        self._loop.call_soon_threadsafe(self._stop_requested.set)
+        self._thread.join(self.timeout + CLOSE_TIMEOUT)
+        if self._thread.is_alive():
+            raise RuntimeError('%s did not stop within %.1f s'
+                               % (self.server.NAME, self.timeout + CLOSE_TIMEOUT))
+
+    def call(self, func, *args):
+        """Run ``func(*args)`` on the server's thread and return its result (or raise its error)."""
+        result = concurrent.futures.Future()
+
+        def run():
+            try:
+                result.set_result(func(*args))
+            except BaseException as error:  # handed over to the caller, who re-raises it
+                result.set_exception(error)
+
+        self._loop.call_soon_threadsafe(run)
+        return result.result(self.timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def _run(self):
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.close()
+
+    async def _serve(self):
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        try:
+            await self.server.start()
+        except BaseException as error:  # re-raised in the caller's thread by start()
+            self._start_error = error
+            return
+        finally:
+            self._ready.set()
+        try:
+            await self._stop_requested.wait()
+        finally:
+            await self.server.close()
+
+
+def serve_in_thread(server, timeout=THREAD_TIMEOUT):
+    """Start ``server`` in a background thread; returns the running ServerThread."""
+    return ServerThread(server, timeout).start()
+
+
+# -------------------------------------------------------------------- command line
+
+def _port_number(text):
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError('a port is a number from 0 to 65535, not %r' % text)
+    return int(text)
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError('a whole number of at least 1, not %r' % text)
+    return int(text)
+
+
+def build_parser(server_class, prog, description):
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        '--host', default='0.0.0.0',
+        help='address to listen on (default: 0.0.0.0, every network interface, so the whole '
+             'classroom can reach this server; --host 127.0.0.1 keeps it local to this computer)')
+    parser.add_argument(
+        '--port', type=_port_number, default=server_class.DEFAULT_PORT,
+        help='port to listen on (default: %(default)s; 0 picks a free port and logs it)')
+    parser.add_argument(
+        '--max-clients', type=_positive_int, default=DEFAULT_MAX_CLIENTS, metavar='N',
+        help='clients connected at once; later ones are told the server is full '
+             '(default: %(default)s)')
+    parser.add_argument(
+        '--quiet', action='store_true',
+        help='do not log every join and departure (starts, refusals, drops and errors still are)')
+    return parser
+
+
+def describe_listen_error(error, host, port):
+    """One line telling whoever started the server why it cannot listen, and what to do."""
+    where = '%s:%d' % (host, port)
+    if isinstance(error, socket.gaierror):
+        return 'error: cannot listen on %s: unknown host address (%s)' % (where, error.strerror)
+    if error.errno in _ADDRESS_IN_USE:
+        return ('error: port %d is already in use on %s (is this server already running?); '
+                'stop the other program or choose another port with --port' % (port, host))
+    if error.errno in _NOT_PERMITTED:
+        return ('error: not permitted to listen on %s (ports below 1024 need administrator '
+                'rights, and Windows reserves some ranges); choose another port with --port'
+                % where)
+    if error.errno in _NOT_AN_ADDRESS_HERE:
+        return ('error: cannot listen on %s: %s is not an address of this computer; '
+                'use --host 0.0.0.0 or one of its own addresses' % (where, host))
+    return 'error: cannot listen on %s: %s' % (where, error)
+
+
+def _stop_on_signals(loop, stopped):
+    """Let SIGINT (Ctrl-C) and SIGTERM finish ``stopped`` with the signal's name.
+
+    POSIX only: on Windows ``add_signal_handler`` does not exist, and Ctrl-C arrives as
+    KeyboardInterrupt out of ``run_until_complete``, which ``serve_until_stopped`` catches.
+    """
+    def stop(name):
+        if not stopped.done():
+            stopped.set_result(name)
+
+    for signum, name in ((signal.SIGINT, 'SIGINT'), (getattr(signal, 'SIGTERM', None), 'SIGTERM')):
+        if signum is None:
+            continue
+        try:
+            loop.add_signal_handler(signum, stop, name)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # Windows or not the main thread: KeyboardInterrupt is the fallback
+
+
+def serve_until_stopped(server, log):
+    """Run ``server`` until Ctrl-C or SIGTERM; return the exit status (1: it cannot listen)."""
+    loop = asyncio.new_event_loop()
+    try:
+        stopped = loop.create_future()
+        # Installed before listening, so a signal that follows the "listening on" line
+        # always finds its handler.
+        _stop_on_signals(loop, stopped)
+        try:
+            loop.run_until_complete(server.start())
+        except OSError as error:
+            log(describe_listen_error(error, server.host, server.port))
+            return 1
+        try:
+            reason = loop.run_until_complete(stopped)
+        except KeyboardInterrupt:
+            reason = 'Ctrl-C'
+        closed = loop.run_until_complete(server.close())
+        log('stopped (%s); %d connections closed' % (reason, closed))
+        return 0
+    except KeyboardInterrupt:  # Ctrl-C while starting or closing: nothing left to tidy
+        log('stopped (Ctrl-C)')
+        return 0
+    finally:
+        loop.close()
+
+
+def run_cli(server_class, prog, description, argv=None):
+    """The whole command line of an instructor server; returns the exit status."""
+    args = build_parser(server_class, prog, description).parse_args(argv)
+    server = server_class(host=args.host, port=args.port, max_clients=args.max_clients,
+                          log=stderr_log, quiet=args.quiet)
+    return serve_until_stopped(server, stderr_log)

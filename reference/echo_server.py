@@ -1,0 +1,58 @@
+"""Instructor echo server (port 10000): answers every chunk it receives with ``收到: <text>``.
+
+Students test their client against it before they have a server of their own::
+
+    python -m reference.echo_server                      # whole classroom, port 10000
+    python -m reference.echo_server --host 127.0.0.1     # this computer only
+
+It is one ``InstructorServer`` (see ``reference._instructor`` for how connections,
+decoding, limits and logging work); this module only decides the answer.
+"""
+import sys
+
+from reference._instructor import InstructorServer, ServerThread, run_cli, serve_in_thread
+
+__all__ = ['EchoServer', 'ServerThread', 'serve_in_thread', 'REPLY', 'FULL_NOTICE', 'main']
+
+#: The answer to each chunk of text.
+REPLY = '收到: {text}'
+#: What a client reads when ``max_clients`` are already connected; then it is closed.
+FULL_NOTICE = '服务器已满(最多{max_clients}人), 请稍后再试'
+
+
+class EchoServer(InstructorServer):
+    """Echoes each chunk a client sends back to that client as ``收到: <text>``.
+
+    Takes the arguments of ``InstructorServer``. A client that sends but does not read
+    only slows itself down: while its answers pile up, the server stops reading from it.
+    """
+
+    NAME = 'echo server'
+    DEFAULT_PORT = 10000
+
+    def on_text(self, client, text):
+        self.send_to(client, REPLY.format(text=text).encode('utf-8'))
+
+    # Flow control: answers are as big as what the client sends, so a client that sends
+    # without reading would grow its answers without bound. Stop reading from it while
+    # they wait; the kernel then holds back its sends, and nobody else is affected.
+
+    def on_write_paused(self, client):
+        client.transport.pause_reading()
+
+    def on_write_resumed(self, client):
+        if client.online and not client.transport.is_closing():
+            client.transport.resume_reading()
+
+    def refusal_notice(self):
+        return FULL_NOTICE.format(max_clients=self.max_clients)
+
+
+def main(argv=None):
+    return run_cli(EchoServer, 'python -m reference.echo_server',
+                   'Instructor echo server for the socket lab: answers every message with '
+                   '"收到: <message>".', argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

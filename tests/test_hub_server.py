@@ -1,0 +1,303 @@
+"""The instructor hub server (the chat room), in-process on a free port, driven by real sockets."""
+import errno
+import queue
+import re
+import socket
+from collections import defaultdict
+
+import pytest
+
+from grader import timeouts
+from reference.hub_server import FULL_NOTICE, JOIN_NOTICE, LEAVE_NOTICE, RELAY, HubServer
+from reference.hub_server import serve_in_thread
+from grader.peers import drain, pump
+
+
+def relay(peer, text):
+    return RELAY.format(addr=peer.addr, text=text)
+
+
+def joined(peer):
+    return JOIN_NOTICE.format(addr=peer.addr)
+
+
+def left(peer):
+    return LEAVE_NOTICE.format(addr=peer.addr)
+
+
+#: The fixed part of every departure notice, to count them.
+LEFT = LEAVE_NOTICE.format(addr='').encode('utf-8')
+
+
+@pytest.fixture
+def hub(log):
+    with serve_in_thread(HubServer(port=0, log=log.append)) as running:
+        yield running
+
+
+def enter_room(hub, peers, count, **options):
+    """Connect ``count`` peers; return once the hub has counted every one of them.
+
+    Each newcomer's join notice reaching the first peer proves the hub registered it.
+    """
+    first = peers.connect(hub.port, **options)
+    room = [first]
+    for _ in range(count - 1):
+        newcomer = peers.connect(hub.port, **options)
+        first.wait_for(joined(newcomer))
+        room.append(newcomer)
+    return room
+
+
+def test_listens_on_the_port_it_reports(hub, peers):
+    assert hub.port != 0
+    assert hub.call(lambda: hub.server.client_count) == 0
+    a, b = enter_room(hub, peers, 2)
+    assert hub.call(hub.server.client_addresses) == [a.address, b.address]
+
+
+def test_starting_on_a_busy_port_raises_in_the_caller(hub):
+    with pytest.raises(OSError) as raised:
+        serve_in_thread(HubServer(port=hub.port))
+    assert raised.value.errno in (errno.EADDRINUSE, 10048)
+
+
+def test_join_is_announced_to_the_others_but_not_to_the_newcomer(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    c = peers.connect(hub.port)
+    a.wait_for(joined(c))
+    b.wait_for(joined(c))
+    c.assert_absent('加入了聊天室')
+
+
+def test_relays_to_every_other_client_never_to_the_sender(hub, peers):
+    a, b, c, d = enter_room(hub, peers, 4)
+    a.send('hello')
+    for other in (b, c, d):
+        other.wait_for(relay(a, 'hello'))
+    a.assert_absent('hello')
+
+    c.send('你好, 世界')
+    for other in (a, b, d):
+        other.wait_for(relay(c, '你好, 世界'))
+    c.assert_absent('你好')
+
+
+@pytest.mark.parametrize('quit_chunk', ['q', ' q\n'])
+def test_q_closes_the_sender_and_tells_the_others(hub, peers, log, quit_chunk):
+    a, b, c = enter_room(hub, peers, 3)
+    b.send(quit_chunk)
+    b.wait_for_eof()
+    for other in (a, c):
+        other.wait_for(left(b))
+        assert other.received.count(LEFT) == 1, 'only b left: %r' % other.received.decode()
+    assert '%s left (q); 2 online' % b.addr in log
+
+    a.send('还在吗')
+    c.wait_for(relay(a, '还在吗'))
+    a.assert_absent('还在吗')
+
+
+@pytest.mark.parametrize('how', ['close', 'reset'])
+def test_abrupt_departure_is_announced_and_the_room_goes_on(hub, peers, log, how):
+    a, b, c = enter_room(hub, peers, 3)
+    if how == 'close':
+        # Unread input would turn close() into a RST (Linux): read c's join notice first.
+        b.wait_for(joined(c))
+        b.close()   # FIN without q
+        reason = 'EOF'
+    else:
+        b.reset()   # RST
+        reason = 'reset'
+    for other in (a, c):
+        other.wait_for(left(b))
+        assert other.received.count(LEFT) == 1, 'only b left: %r' % other.received.decode()
+    assert '%s left (%s); 2 online' % (b.addr, reason) in log
+
+    c.send('after')
+    a.wait_for(relay(c, 'after'))
+    c.assert_absent('after')
+
+
+def test_chinese_split_across_two_sends_is_relayed_intact(peers):
+    received = queue.Queue()
+
+    def recorder(timestamp, addr, direction, data):
+        if direction == 'recv':
+            received.put(data)
+
+    with serve_in_thread(HubServer(port=0, recorder=recorder)) as hub:
+        a, b = enter_room(hub, peers, 2)
+        whole = '你好'.encode('utf-8')
+        a.send(whole[:2])                  # the first two of the three bytes of 你
+        assert received.get(timeout=timeouts.SHORT) == whole[:2]  # the hub has read them alone
+        a.send(whole[2:])
+        b.wait_for(relay(a, '你好'))
+        assert '\ufffd' not in b.received.decode('utf-8')
+
+
+def test_invalid_utf8_becomes_replacement_characters_and_the_room_goes_on(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    a.send(b'\xff\xfebad')
+    b.wait_for(relay(a, '\ufffd\ufffdbad'))
+    a.send('fine')
+    b.wait_for(relay(a, 'fine'))
+
+
+def test_newcomer_beyond_max_clients_is_told_and_closed(peers):
+    log = []
+    with serve_in_thread(HubServer(port=0, max_clients=2, log=log.append)) as hub:
+        a, b = enter_room(hub, peers, 2)
+        late = peers.connect(hub.port)
+        late.wait_for_eof()
+        assert bytes(late.received) == FULL_NOTICE.format(max_clients=2).encode('utf-8')
+        assert '%s refused: room full (2/2 online)' % late.addr in log
+        a.assert_absent(late.addr)
+
+        b.send('q')
+        a.wait_for(left(b))
+        again = peers.connect(hub.port)     # a place is free again
+        a.wait_for(joined(again))
+
+
+def test_client_that_stops_reading_is_dropped_and_the_room_goes_on(peers):
+    log = []
+    limit = 128 * 1024
+    block = 16 * 1024
+    # SO_SNDBUF pinned: otherwise Linux lets the kernel hold MiBs for the stuck client.
+    server = HubServer(port=0, out_buffer_limit=limit, send_buffer_size=32 * 1024, log=log.append)
+    with serve_in_thread(server) as hub:
+        sender, reader = enter_room(hub, peers, 2, filler=b'x')
+        stuck = peers.connect(hub.port, receive_buffer=4096)
+        reader.wait_for(joined(stuck))
+        # Blocks go one at a time, each read by `reader` before the next, so only the
+        # stuck client can ever have more than `limit` bytes waiting. 64 blocks (1 MiB)
+        # overflow any kernel buffering there may be.
+        for number in range(1, 65):
+            sender.send(b'x' * block)
+            pump([reader], lambda peer: peer.filler_count >= number * block
+                 or left(stuck).encode() in peer.received, timeout=timeouts.SHORT,
+                 what='the %d-th block of x' % number)
+            if left(stuck).encode() in reader.received:
+                break
+        reader.wait_for(left(stuck))
+        assert any(line.startswith('%s left (dropped: stopped reading' % stuck.addr)
+                   for line in log), log
+
+        sender.send('still here')
+        reader.wait_for(relay(sender, 'still here'))
+
+
+def test_stopping_closes_clients_and_the_listening_socket(peers):
+    hub = serve_in_thread(HubServer(port=0))
+    with hub:
+        a, b = enter_room(hub, peers, 2)
+    a.wait_for_eof()
+    b.wait_for_eof()
+    assert LEFT not in b.received, 'stopping announces nobody'
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(('127.0.0.1', hub.port), timeout=timeouts.SOCKET).close()
+
+
+def test_recorder_sees_each_chunk_read_and_each_chunk_queued(peers):
+    records = []
+    with serve_in_thread(HubServer(port=0, recorder=lambda *record: records.append(record))) as hub:
+        a, b = enter_room(hub, peers, 2)
+        a.send('hi')
+        b.wait_for(relay(a, 'hi'))
+        events = [(addr, direction, data) for _, addr, direction, data in records]
+    assert events == [
+        (a.address, 'send', joined(b).encode('utf-8')),
+        (a.address, 'recv', b'hi'),
+        (b.address, 'send', relay(a, 'hi').encode('utf-8')),
+    ]
+    stamps = [record[0] for record in records]
+    assert stamps == sorted(stamps)
+
+
+# ---------------------------------------------------------------------------------------
+# Acceptance: a full classroom
+
+CLIENTS = 50
+MESSAGES = 20
+BIG = 1024 * 1024
+
+_TAG = re.compile(rb'<m (\d+) (\d+)>')
+_RELAY_PREFIX = re.compile(rb"\('127\.0\.0\.1', (\d+)\) : ")
+
+
+def tags_by_sender(stream):
+    """``{sender port: [(sender index, number), ...]}`` in stream order.
+
+    Chunks may coalesce (``<m 3 4><m 3 5>`` after one prefix), so each tag is credited to
+    the relay prefix before it.
+    """
+    found = defaultdict(list)
+    prefixes = list(_RELAY_PREFIX.finditer(stream))
+    first_tag = _TAG.search(stream)
+    assert first_tag is None or (prefixes and prefixes[0].start() < first_tag.start()), (
+        'a tag arrived without a relay prefix before it')
+    for index, prefix in enumerate(prefixes):
+        end = prefixes[index + 1].start() if index + 1 < len(prefixes) else len(stream)
+        for tag in _TAG.finditer(stream, prefix.end(), end):
+            found[int(prefix.group(1))].append((int(tag.group(1)), int(tag.group(2))))
+    return found
+
+
+def test_a_class_of_fifty_chats_at_once(peers):
+    """50 clients send 20 tagged messages each, all at once; one more client never reads.
+
+    Every message must reach the 49 others exactly once, in its sender's order, and never
+    come back to its sender; then invalid UTF-8 and two 1 MiB messages must not stop the
+    room, the client that never reads must be dropped, and the rest must go on chatting.
+    """
+    log = []
+    # Each reading client drains everything before a 1 MiB message is sent, so at most
+    # one message (1 MiB and a few prefixes) ever waits for it: under the limit. The one
+    # that never reads collects both big messages: over it, however the kernel buffers.
+    server = HubServer(port=0, max_clients=CLIENTS + 1, out_buffer_limit=BIG * 3 // 2,
+                       send_buffer_size=64 * 1024, log=log.append)
+    with serve_in_thread(server) as hub:
+        readers = [peers.connect(hub.port, filler=b'x') for _ in range(CLIENTS)]
+        stuck = peers.connect(hub.port, receive_buffer=4096)
+        readers[0].wait_for(joined(stuck))    # the last to join: everyone is in the room
+        port_of = [peer.address[1] for peer in readers]
+
+        for number in range(MESSAGES):
+            for index, peer in enumerate(readers):
+                peer.send('<m %d %d>' % (index, number))
+            drain(readers)
+        expected = (CLIENTS - 1) * MESSAGES
+        pump(readers, lambda peer: peer.received.count(b'<m ') >= expected,
+             what='%d tagged messages' % expected)
+
+        for index, peer in enumerate(readers):
+            tags = tags_by_sender(bytes(peer.received))
+            assert port_of[index] not in tags, '%r got its own messages back' % peer
+            for sender, port in enumerate(port_of):
+                if sender != index:
+                    assert tags[port] == [(sender, n) for n in range(MESSAGES)], (
+                        '%r: from sender %d expected tags 0..%d once each, in order; got %s'
+                        % (peer, sender, MESSAGES - 1, tags[port]))
+
+        # Garbage and bulk do not stop the room.
+        readers[0].send(b'\xff\xfebad')
+        bad = relay(readers[0], '\ufffd\ufffdbad').encode('utf-8')
+        pump(readers[1:], lambda peer: bad in peer.received, timeout=timeouts.SHORT,
+             what='the relayed invalid UTF-8')
+        for round_number in (1, 2):
+            readers[1].send(b'x' * BIG)
+            others = [peer for index, peer in enumerate(readers) if index != 1]
+            pump(others, lambda peer: peer.filler_count >= round_number * BIG,
+                 what='1 MiB message number %d' % round_number)
+        pump(readers, lambda peer: left(stuck).encode() in peer.received,
+             timeout=timeouts.SHORT, what='the departure of the client that never reads')
+        assert any(line.startswith('%s left (dropped' % stuck.addr) for line in log)
+        assert readers[1].filler_count == 0
+        assert all(peer.filler_count == 2 * BIG for peer in others)
+
+        readers[2].send('<after>')
+        after = relay(readers[2], '<after>').encode('utf-8')
+        pump([p for p in readers if p is not readers[2]], lambda peer: after in peer.received,
+             timeout=timeouts.SHORT, what='a message after the bulk')
+        assert hub.call(lambda: hub.server.client_count) == CLIENTS

@@ -104,6 +104,27 @@ _NOT_AN_ADDRESS_HERE = {errno.EADDRNOTAVAIL, 10049}  # WSAEADDRNOTAVAIL
 
 _new_utf8_decoder = codecs.getincrementaldecoder('utf-8')
 
+#: Hosts that mean "every interface": the log then names the addresses students can use.
+WILDCARD_HOSTS = ('0.0.0.0', '::', '')
+
+
+def lan_addresses():
+    """This machine's own IPv4 addresses other than loopback, as far as its name says.
+
+    Asks the resolver only (no packet leaves the machine); may be empty, e.g. on a laptop
+    whose name resolves to 127.0.1.1 alone.
+    """
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return []
+    found = []
+    for info in infos:
+        address = info[4][0]
+        if not address.startswith('127.') and address not in found:
+            found.append(address)
+    return found
+
 
 def stderr_log(message):
     """Write one timestamped line to stderr and flush it at once (stderr may be a pipe)."""
@@ -228,6 +249,11 @@ class InstructorServer:
         self.host, self.port = self._listener.sockets[0].getsockname()[:2]
         self._log('%s listening on %s:%d (at most %d clients)'
                   % (self.NAME, self.host, self.port, self.max_clients))
+        if self.host in WILDCARD_HOSTS:
+            addresses = lan_addresses()
+            if addresses:
+                self._log('students connect to %s, port %d'
+                          % (' or '.join(addresses), self.port))
 
     async def close(self):
         """Stop listening and close every connection; return the number closed."""

@@ -149,3 +149,20 @@ def test_listen_errors_read_as_one_line_saying_what_to_do(error, expected):
     line = describe_listen_error(error, '0.0.0.0', 10001)
     assert line.startswith(expected)
     assert '\n' not in line
+
+
+def test_lan_addresses_leave_out_loopback_and_repeats(monkeypatch):
+    from reference import _instructor
+
+    def fake_getaddrinfo(host, port, family=0, type=0):
+        return [(family, type, 6, '', (address, 0))
+                for address in ('127.0.1.1', '10.0.3.17', '10.0.3.17', '192.168.1.20')]
+
+    monkeypatch.setattr(_instructor.socket, 'getaddrinfo', fake_getaddrinfo)
+    assert _instructor.lan_addresses() == ['10.0.3.17', '192.168.1.20']
+
+    def no_name(*args):
+        raise socket.gaierror(-2, 'Name or service not known')
+
+    monkeypatch.setattr(_instructor.socket, 'getaddrinfo', no_name)
+    assert _instructor.lan_addresses() == []

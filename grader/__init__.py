@@ -1,7 +1,7 @@
 """socket-lab grader support.
 
 This package holds the pieces that drive student programs from the outside: named
-timeouts (``grader.timeouts``) and the subprocess runner (``grader.process``). The test
-suite of the lab kit uses them today to drive the reference client and server; the
-``python -m grader`` front end is built on the same pieces.
+timeouts (``grader.timeouts``), the child-process runner (``grader.process``) and scripted
+socket peers with transcripts (``grader.peers``). The lab kit's test suite uses them to
+drive the reference client and server; the grader's checks are to be built on them too.
 """

@@ -175,3 +175,21 @@ def test_busy_port_gives_a_clear_message(spawn):
     server.drain()
     assert "无法使用端口" in server.stderr.text
     assert not has_traceback(server.stderr.text), server.describe()
+
+
+def test_hub_keeps_relaying_while_clients_come_and_go(hub, join):
+    """Ten visitors join and leave (by close and by reset) between a's messages: every
+    message still reaches b, once and in order, and the server logs no traceback."""
+    server, port, (a, b, c) = hub
+    for number in range(10):
+        visitor = join(server, port, "visitor%d" % number)
+        a.send("<msg %d>" % number)
+        visitor.wait_for(relayed(a, "<msg %d>" % number))
+        if number % 2:
+            visitor.reset()
+        else:
+            visitor.close()
+        b.wait_for(visitor.addr + LEFT_HUB)
+    b.wait_for("<msg 9>")
+    assert re.findall(r"<msg (\d+)>", b.text) == [str(n) for n in range(10)]
+    assert not has_traceback(server.stderr.text), server.describe()

@@ -1,6 +1,7 @@
 """Shared fixtures: start the lab's programs as real processes, answer their prompts, and
 play the other end of their sockets."""
 
+import queue
 import re
 from pathlib import Path
 
@@ -66,6 +67,21 @@ def peers():
 def log():
     """Log lines of an in-process server (appended from its thread; list.append is atomic)."""
     return []
+
+
+class ReadRecorder:
+    """A server ``recorder`` that queues every chunk the server *read*, so a test can wait
+    until the server has taken one segment on its own before it sends the next."""
+
+    def __init__(self):
+        self.reads = queue.Queue()
+
+    def __call__(self, timestamp, addr, direction, data):
+        if direction == "recv":
+            self.reads.put(data)
+
+    def next_read(self, timeout):
+        return self.reads.get(timeout=timeout)
 
 
 def listening_port(server):

@@ -1,12 +1,12 @@
 """The instructor echo server, run in-process on a free port and driven by real sockets."""
-import queue
 import socket
 
 import pytest
 
 from grader import timeouts
-from reference.echo_server import FULL_NOTICE, REPLY, EchoServer, serve_in_thread
 from grader.peers import pump
+from reference.echo_server import FULL_NOTICE, REPLY, EchoServer, serve_in_thread
+from tests.conftest import ReadRecorder
 
 
 def reply(text):
@@ -35,17 +35,12 @@ def test_answers_each_message_in_order(echo, peers):
 
 
 def test_chinese_split_across_two_sends_comes_back_intact(peers):
-    received = queue.Queue()
-
-    def recorder(timestamp, addr, direction, data):
-        if direction == 'recv':
-            received.put(data)
-
+    recorder = ReadRecorder()
     with serve_in_thread(EchoServer(port=0, recorder=recorder)) as echo:
         client = peers.connect(echo.port)
         whole = '你好'.encode('utf-8')
         client.send(whole[:2])            # the first two of the three bytes of 你
-        assert received.get(timeout=timeouts.SHORT) == whole[:2]  # read on their own
+        assert recorder.next_read(timeouts.SHORT) == whole[:2]  # read on their own
         client.send(whole[2:])
         client.wait_for(reply('你好'))
         # Nothing was answered for the half character: no empty answer, no U+FFFD.

@@ -1,6 +1,5 @@
 """The instructor hub server (the chat room), in-process on a free port, driven by real sockets."""
 import errno
-import queue
 import re
 import socket
 from collections import defaultdict
@@ -8,9 +7,16 @@ from collections import defaultdict
 import pytest
 
 from grader import timeouts
-from reference.hub_server import FULL_NOTICE, JOIN_NOTICE, LEAVE_NOTICE, RELAY, HubServer
-from reference.hub_server import serve_in_thread
 from grader.peers import drain, pump
+from reference.hub_server import (
+    FULL_NOTICE,
+    JOIN_NOTICE,
+    LEAVE_NOTICE,
+    RELAY,
+    HubServer,
+    serve_in_thread,
+)
+from tests.conftest import ReadRecorder
 
 
 def relay(peer, text):
@@ -120,17 +126,12 @@ def test_abrupt_departure_is_announced_and_the_room_goes_on(hub, peers, log, how
 
 
 def test_chinese_split_across_two_sends_is_relayed_intact(peers):
-    received = queue.Queue()
-
-    def recorder(timestamp, addr, direction, data):
-        if direction == 'recv':
-            received.put(data)
-
+    recorder = ReadRecorder()
     with serve_in_thread(HubServer(port=0, recorder=recorder)) as hub:
         a, b = enter_room(hub, peers, 2)
         whole = '你好'.encode('utf-8')
         a.send(whole[:2])                  # the first two of the three bytes of 你
-        assert received.get(timeout=timeouts.SHORT) == whole[:2]  # the hub has read them alone
+        assert recorder.next_read(timeouts.SHORT) == whole[:2]  # the hub has read them alone
         a.send(whole[2:])
         b.wait_for(relay(a, '你好'))
         assert '\ufffd' not in b.received.decode('utf-8')

@@ -73,8 +73,8 @@ class Client:
         ###        input() reads one line; encode('utf-8') turns it into bytes for sendall
         ### 提示2: 输入 q 时: 先把 q 发出去, 再关闭socket, 然后结束循环
         ###        on q: send it first, then close the socket, then leave the loop
-        ### 提示3: close() 之前先调用 shutdown(socket.SHUT_RDWR): 在 Linux/macOS 上只有这样才能唤醒卡在 recv() 里的接收线程
-        ###        call shutdown(socket.SHUT_RDWR) before close(): on Linux/macOS only that wakes the receive thread blocked in recv()
+        ### 提示3: close() 之前先调用 shutdown(socket.SHUT_RDWR): 在 Linux 上 (和 Windows 不同) 只有这样才能唤醒卡在 recv() 里的接收线程
+        ###        call shutdown(socket.SHUT_RDWR) before close(): on Linux (unlike Windows) only that wakes the receive thread blocked in recv()
         ### 提示4: 服务器先断开时 sendall 会抛出 OSError: 捕获它, 结束循环
         ###        once the server has gone, sendall raises OSError: catch it and leave the loop
         while True:

@@ -84,7 +84,6 @@ class Peer:
         self.filler = filler
         self.filler_count = 0
         self.eof = False  # the other side closed (or reset) the connection
-        self.was_reset = False
         self.transcript = []  # (monotonic time, "sent" | "recv", bytes (trimmed), length)
 
     @classmethod
@@ -145,8 +144,8 @@ class Peer:
             data = self.sock.recv(RECV_SIZE)
         except socket.timeout:
             raise  # nothing yet: the caller's deadline decides (a timeout is an OSError too)
-        except OSError:  # a reset, or our own socket closed under us
-            data, self.was_reset = b"", True
+        except OSError:  # a reset, or our own socket closed under us: the stream ended
+            data = b""
         self._record("recv", data)
         if not data:
             self.eof = True
@@ -253,6 +252,15 @@ class Listener:
         self.close()
 
 
+def _selector_over(peers):
+    """A selector watching every peer whose stream has not ended, each keyed to its Peer."""
+    selector = selectors.DefaultSelector()
+    for peer in peers:
+        if not peer.eof:
+            selector.register(peer.sock, selectors.EVENT_READ, peer)
+    return selector
+
+
 def pump(peers, is_done, timeout=timeouts.LONG, what="the expected messages"):
     """Read from all ``peers`` in this one thread until ``is_done(peer)`` holds for each.
 
@@ -261,10 +269,7 @@ def pump(peers, is_done, timeout=timeouts.LONG, what="the expected messages"):
     """
     deadline = time.monotonic() + timeout
     waiting = {peer for peer in peers if not is_done(peer)}
-    with selectors.DefaultSelector() as selector:
-        for peer in peers:
-            if not peer.eof:
-                selector.register(peer.sock, selectors.EVENT_READ, peer)
+    with _selector_over(peers) as selector:
         while waiting:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -289,10 +294,7 @@ def pump(peers, is_done, timeout=timeouts.LONG, what="the expected messages"):
 
 def drain(peers):
     """Read whatever has already arrived for ``peers``, without waiting."""
-    with selectors.DefaultSelector() as selector:
-        for peer in peers:
-            if not peer.eof:
-                selector.register(peer.sock, selectors.EVENT_READ, peer)
+    with _selector_over(peers) as selector:
         if selector.get_map():
             for key, _ in selector.select(0):
                 key.data.receive_ready()

@@ -89,6 +89,19 @@ def listening_port(server):
     return int(LISTENING.search(server.wait_for(LISTENING, stream="stderr")).group(2))
 
 
+@pytest.fixture
+def instructor_server(spawn):
+    """``instructor_server("reference.hub_server", *options)``: a classroom server as a
+    child process on 127.0.0.1 and a port the system picks, listening. Returns
+    (process, port)."""
+
+    def start(module, *options):
+        server = spawn("-m", module, "--host", "127.0.0.1", "--port", "0", *options)
+        return server, listening_port(server)
+
+    return start
+
+
 def answer(child, *pairs):
     """Answer prompts in order: ``answer(child, (PROMPT_IP, "127.0.0.1"), ...)``."""
     for prompt, reply in pairs:

@@ -1,22 +1,8 @@
 """The lab's programs talking to each other: reference client with reference server, and
 with the instructor's echo and hub servers, all as real processes on loopback."""
 
-import pytest
-
 from grader import timeouts
-from tests.conftest import CHAT_OVER, CONNECTED_CLIENT, listening_port
-
-
-@pytest.fixture
-def instructor_server(spawn):
-    """``instructor_server("hub_server")``: a classroom server on a port the system picks."""
-
-    def start(module):
-        server = spawn("-m", "reference." + module, "--host", "127.0.0.1", "--port", "0")
-        return server, listening_port(server)
-
-    return start
-
+from tests.conftest import CHAT_OVER, CONNECTED_CLIENT
 
 def connected_client(start_client, port):
     client = start_client(port)
@@ -54,7 +40,7 @@ def test_three_clients_in_the_reference_hub(start_server, start_client):
 
 
 def test_client_with_the_instructor_echo_server(instructor_server, start_client):
-    server, port = instructor_server("echo_server")
+    server, port = instructor_server("reference.echo_server")
     client = connected_client(start_client, port)
     client.write_line("你好")
     client.wait_for("收到: 你好")
@@ -63,7 +49,7 @@ def test_client_with_the_instructor_echo_server(instructor_server, start_client)
 
 
 def test_clients_in_the_instructor_hub(instructor_server, start_client):
-    server, port = instructor_server("hub_server")
+    server, port = instructor_server("reference.hub_server")
     first = connected_client(start_client, port)
     second = connected_client(start_client, port)
     first.wait_for("加入了聊天室")  # the hub has registered the second client

@@ -13,7 +13,7 @@ import pytest
 from grader import timeouts
 from reference import echo_server, hub_server
 from reference._instructor import describe_listen_error
-from tests.conftest import ROOT, listening_port
+from tests.conftest import ROOT
 
 SERVERS = [
     pytest.param('reference.echo_server', echo_server.FULL_NOTICE, id='echo'),
@@ -57,9 +57,8 @@ def wait_exit(server):
 
 
 @pytest.mark.parametrize('module, notice', SERVERS)
-def test_port_0_logs_the_port_it_got_and_serves_on_it(start, connect, module, notice):
-    server = start(module, '--host', '127.0.0.1', '--port', '0')
-    port = listening_port(server)
+def test_port_0_logs_the_port_it_got_and_serves_on_it(instructor_server, connect, module, notice):
+    server, port = instructor_server(module)
     assert port != 0
     assert re.match(STAMPED + r'(echo|hub) server listening on 127\.0\.0\.1:%d ' % port,
                     log_lines(server)[0]), log_lines(server)
@@ -103,9 +102,10 @@ def test_host_that_is_not_ours_is_one_clear_line_and_status_1(start, module, not
 @posix_signals
 @pytest.mark.parametrize('signal_name', ['SIGINT', 'SIGTERM'])
 @pytest.mark.parametrize('module, notice', SERVERS)
-def test_signal_stops_cleanly_within_the_exit_bar(start, connect, module, notice, signal_name):
-    server = start(module, '--host', '127.0.0.1', '--port', '0')
-    client = connect(listening_port(server))
+def test_signal_stops_cleanly_within_the_exit_bar(instructor_server, connect, module, notice,
+                                                  signal_name):
+    server, port = instructor_server(module)
+    client = connect(port)
     wait_for_line(server, re.escape('%s joined; 1 online' % client.addr))
     server.proc.send_signal(getattr(signal, signal_name))
     status, waited = wait_exit(server)
@@ -118,9 +118,8 @@ def test_signal_stops_cleanly_within_the_exit_bar(start, connect, module, notice
 
 
 @pytest.mark.parametrize('module, notice', SERVERS)
-def test_newcomer_beyond_max_clients_is_told_and_closed(start, connect, module, notice):
-    server = start(module, '--host', '127.0.0.1', '--port', '0', '--max-clients', '1', '--quiet')
-    port = listening_port(server)
+def test_newcomer_beyond_max_clients_is_told_and_closed(instructor_server, connect, module, notice):
+    server, port = instructor_server(module, '--max-clients', '1', '--quiet')
     first = connect(port)
     if module == 'reference.echo_server':
         first.send('hi')

@@ -237,7 +237,7 @@ class Listener:
         self.sock.settimeout(timeout)
         try:
             conn, _ = self.sock.accept()
-        except socket.timeout:
+        except (socket.timeout, BlockingIOError):  # BlockingIOError: timeout 0 and nobody there
             raise WaitTimeout("nobody connected to %s:%d within %.1f s"
                               % (self.host, self.port, timeout)) from None
         return Peer(conn, name)

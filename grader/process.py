@@ -16,6 +16,7 @@ process tree; how that is done is the only platform-specific part and sits in
 """
 
 import codecs
+import collections
 import os
 import re
 import signal
@@ -46,14 +47,18 @@ class Capture:
 
     ``text`` is what a reader sees: everything if it fits in ``limit`` characters, else the
     head, a marker saying how much was cut, and the tail. ``total_chars`` counts everything
-    ever written, which is how a flood is recognised.
+    ever written, which is how a flood is recognised. Positions (``text_since``) count
+    characters from the start of the stream, cut or not, so a waiter can scan only what is
+    new instead of the whole capture on every wake-up.
     """
 
     def __init__(self, limit=CAPTURE_LIMIT):
         self._half = limit // 2
         self._head = []
         self._head_len = 0
-        self._tail = ""
+        self._head_text = None  # cached "".join(self._head)
+        self._tail = collections.deque()
+        self._tail_len = 0
         self.total_chars = 0
         self.closed = False
         self.changed = threading.Condition()
@@ -65,9 +70,14 @@ class Capture:
             if room > 0:
                 self._head.append(chunk[:room])
                 self._head_len += len(chunk[:room])
+                self._head_text = None
                 chunk = chunk[room:]
             if chunk:
-                self._tail = (self._tail + chunk)[-self._half:]
+                self._tail.append(chunk)
+                self._tail_len += len(chunk)
+                # Keep at least half a limit of tail, dropping whole chunks from its front.
+                while self._tail_len - len(self._tail[0]) >= self._half:
+                    self._tail_len -= len(self._tail.popleft())
             self.changed.notify_all()
 
     def close(self):
@@ -75,21 +85,55 @@ class Capture:
             self.closed = True
             self.changed.notify_all()
 
+    def _head_joined(self):
+        if self._head_text is None:
+            self._head_text = "".join(self._head)
+        return self._head_text
+
+    def _tail_joined(self):
+        tail = "".join(self._tail)
+        return tail[-self._half:] if len(tail) > self._half else tail
+
     @property
     def cut_chars(self):
-        return self.total_chars - self._head_len - len(self._tail)
+        return self.total_chars - self._head_len - min(self._tail_len, self._half)
 
     @property
     def text(self):
         with self.changed:
-            head = "".join(self._head)
+            head, tail = self._head_joined(), self._tail_joined()
             if self.cut_chars:
-                return "%s\n[... %d characters cut ...]\n%s" % (head, self.cut_chars, self._tail)
-            return head + self._tail
+                return "%s\n[... %d characters cut ...]\n%s" % (head, self.cut_chars, tail)
+            return head + tail
+
+    def text_since(self, position):
+        """``(text, end)``: what was written from ``position`` on, as far as it is still
+        held (a part lost in the cut is skipped), and the position of its end.
+
+        Only the chunks needed are joined, so a waiter that keeps up copies only what is new.
+        """
+        with self.changed:
+            parts = []
+            if position < self._head_len:
+                parts.append(self._head_joined()[position:])
+                position = self._head_len
+            wanted = min(self.total_chars - position, self._half)
+            chunks, have = [], 0
+            for chunk in reversed(self._tail):
+                if have >= wanted:
+                    break
+                chunks.append(chunk)
+                have += len(chunk)
+            tail = "".join(reversed(chunks))
+            parts.append(tail[len(tail) - wanted:] if wanted else "")
+            return "".join(parts), self.total_chars
 
 
-def _pump(stream, capture):
-    """Reader thread body: bytes from a pipe -> decoded text in a capture, until EOF."""
+def _pump(stream, capture, limit=None, on_flood=None):
+    """Reader thread body: bytes from a pipe -> decoded text in a capture, until EOF.
+
+    Once more than ``limit`` characters have come, ``on_flood()`` is called (once).
+    """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     read = getattr(stream, "read1", stream.read)
     try:
@@ -100,6 +144,9 @@ def _pump(stream, capture):
             text = decoder.decode(data)
             if text:
                 capture.append(text.replace("\r\n", "\n"))
+            if limit is not None and capture.total_chars > limit and on_flood is not None:
+                on_flood()
+                on_flood = None
         tail = decoder.decode(b"", final=True)
         if tail:
             capture.append(tail)
@@ -141,6 +188,28 @@ def child_env(extra=None):
     return env
 
 
+class _Counter:
+    """Counts occurrences of a str across text fed in pieces (a match may straddle two
+    pieces), or of a regex over all text fed so far."""
+
+    def __init__(self, pattern):
+        self.pattern = pattern
+        self.count = 0
+        self._carry = ""
+
+    def feed(self, new):
+        if not isinstance(self.pattern, str):
+            self._carry += new
+            self.count = len(self.pattern.findall(self._carry))
+            return self.count
+        text = self._carry + new
+        self.count += text.count(self.pattern)
+        # Carry over too little to hold a whole match, so that no match is counted twice.
+        keep = len(self.pattern) - 1
+        self._carry = text[max(0, len(text) - keep):] if keep else ""
+        return self.count
+
+
 class ChildProcess:
     """A Python program under test, with its stdin writable and its output captured.
 
@@ -154,8 +223,21 @@ class ChildProcess:
             client.write_line("127.0.0.1")
     """
 
-    def __init__(self, args, cwd=None, env=None, python=None):
+    def __init__(self, args, cwd=None, env=None, python=None, launcher=None, flood_limit=None):
+        """Start ``python -u [launcher] *args``.
+
+        Args:
+            launcher: a script that runs the program for us (the grader's ``_launch.py``);
+                ``name`` still reports the program itself.
+            flood_limit: characters on one stream after which the output counts as a
+                flood: ``flooded`` is set and the process tree is killed at once, so a
+                program printing in a tight loop costs bounded time as well as memory.
+        """
         self.args = [python or sys.executable, "-u"] + [str(a) for a in args]
+        if launcher is not None:
+            self.args.insert(2, str(launcher))
+        self._program_index = 3 if launcher is not None else 2
+        self.flooded = None  # name of the stream that flooded
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
             self.args, cwd=cwd, env=child_env(env),
@@ -164,16 +246,22 @@ class ChildProcess:
         self.stdout = Capture()
         self.stderr = Capture()
         self._readers = [
-            threading.Thread(target=_pump, args=(self.proc.stdout, self.stdout), daemon=True),
-            threading.Thread(target=_pump, args=(self.proc.stderr, self.stderr), daemon=True),
-        ]
+            threading.Thread(target=_pump, daemon=True, args=(
+                getattr(self.proc, name), getattr(self, name), flood_limit,
+                lambda name=name: self._flood(name)))
+            for name in ("stdout", "stderr")]
         for reader in self._readers:
             reader.start()
 
     @property
     def name(self):
         """What was run, as a person would type it: ``chat_client.py``, ``-m reference.hub_server``."""
-        return " ".join([os.path.basename(self.args[2])] + self.args[3:])
+        index = self._program_index
+        return " ".join([os.path.basename(self.args[index])] + self.args[index + 1:])
+
+    def _flood(self, stream):
+        self.flooded = stream
+        _kill_tree(self.proc)
 
     # -- input -------------------------------------------------------------------------
     def write_line(self, line):
@@ -192,20 +280,24 @@ class ChildProcess:
             pass
 
     # -- waiting -----------------------------------------------------------------------
-    def wait_for(self, pattern, timeout=timeouts.SHORT, stream="stdout", count=1):
-        """Wait until ``pattern`` (a str, or a compiled regex) occurs ``count`` times.
+    def wait_for(self, pattern, timeout=timeouts.SHORT, stream="stdout", count=1, since=0):
+        """Wait until ``pattern`` (a str, or a compiled regex) occurs ``count`` times
+        (in what was written from position ``since`` on).
 
         Returns the text of the stream at that moment. Raises :class:`WaitTimeout` if the
         deadline passes or the stream ends first, with the stream's text in the message.
+        A str is searched incrementally (only new text on each wake-up), so waiting stays
+        cheap while a program floods its output; a regex is searched over the whole text.
         """
         capture = getattr(self, stream)
-        found = self._finder(pattern, count)
+        found = _Counter(pattern)
         deadline = time.monotonic() + timeout
+        position = since
         with capture.changed:
             while True:
-                text = capture.text
-                if found(text):
-                    return text
+                new, position = capture.text_since(position)
+                if found.feed(new) >= count:
+                    return capture.text
                 left = deadline - time.monotonic()
                 if capture.closed or left <= 0:
                     why = "the stream ended" if capture.closed else "%.1f s passed" % timeout
@@ -213,12 +305,6 @@ class ChildProcess:
                         getattr(pattern, "pattern", pattern), stream, self.name, why,
                         self.describe()))
                 capture.changed.wait(left)
-
-    @staticmethod
-    def _finder(pattern, count):
-        if isinstance(pattern, str):
-            return lambda text: text.count(pattern) >= count
-        return lambda text: len(pattern.findall(text)) >= count
 
     def wait_exit(self, timeout=timeouts.EXIT):
         """Wait for the child to end; return its exit status, or None if it is still running."""

@@ -1,0 +1,96 @@
+"""``python -m grader``: grade a chat client and server, print a report, exit.
+
+    python -m grader                       # grade skeleton/chat_client.py and chat_server.py
+    python -m grader --client my/chat_client.py --server my/chat_server.py
+    python -m grader --reference           # grade the reference solutions (should be 100)
+    python -m grader -k hub --lang en      # only the hub checks, report in English
+    python -m grader --json results.json   # also write Gradescope's results.json
+
+Exit status: 0 when grading ran (whatever the score), 2 for bad arguments, 3 when the
+grader itself failed (a check could not run for a reason that is not the student's).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXIT_GRADED = 0
+EXIT_BAD_ARGUMENTS = 2
+EXIT_GRADER_ERROR = 3
+
+DESCRIPTION = ("Grade the socket lab's chat client and chat server: every check runs your "
+               "programs as real processes against real sockets on 127.0.0.1. "
+               "给聊天客户端和服务器评分。")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m grader", description=DESCRIPTION)
+    parser.add_argument("--client", metavar="PATH", help="chat_client.py to grade "
+                        "(default: skeleton/chat_client.py)")
+    parser.add_argument("--server", metavar="PATH", help="chat_server.py to grade "
+                        "(default: skeleton/chat_server.py)")
+    parser.add_argument("--reference", action="store_true",
+                        help="grade the reference solutions in reference/ (expect 100)")
+    parser.add_argument("--lang", choices=("zh", "en"),
+                        help="language of the report (default: from your locale)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the result as Gradescope's results.json to PATH")
+    parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
+                        help="run only the checks matching this pytest -k expression, "
+                             "e.g. -k hub or -k 'client and not chinese'")
+    parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args, pytest_extra = parser.parse_known_args(argv)
+    unknown = [arg for arg in pytest_extra if not arg.startswith("--junit")]
+    if unknown:
+        parser.error("unrecognised arguments: %s" % " ".join(unknown))
+    try:
+        import pytest  # noqa: F401  (the checks are pytest tests)
+    except ImportError:
+        print("socket-lab: 需要 pytest / pytest is needed: python -m pip install pytest pytest-timeout",
+              file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
+    from .run import grade
+    from .report import detect_lang, render_text, use_color, write_json
+
+    lang = args.lang or detect_lang()
+    folder = ROOT / ("reference" if args.reference else "skeleton")
+    client = Path(args.client) if args.client else folder / "chat_client.py"
+    server = Path(args.server) if args.server else folder / "chat_server.py"
+    if args.reference and not (ROOT / "reference" / "chat_client.py").is_file():
+        parser.error("--reference: this copy of socket-lab has no reference solutions")
+    _safe_output()
+    if args.list:
+        from .run import list_checks
+        for line in list_checks(lang, args.keyword):
+            print(line)
+        return EXIT_GRADED
+    result = grade(client, server, lang=lang, keyword=args.keyword, extra=pytest_extra,
+                   progress=sys.stdout)
+    if not result.checks:
+        print("socket-lab: no check matched -k %r" % args.keyword, file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
+    print(render_text(result, lang=lang, color=use_color(sys.stdout)))
+    if args.json:
+        write_json(result, args.json, lang=lang)
+    return EXIT_GRADER_ERROR if result.grader_errors else EXIT_GRADED
+
+
+def _safe_output():
+    """A console that cannot show a character (GBK and ✓) shows a replacement instead of
+    ending the run with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Fixtures of the grader's checks.
+
+A check is one plain pytest function::
+
+    @pytest.mark.check(points=7, zh="你的客户端能……吗?")
+    def test_client_does_something(lab):
+        \"\"\"Does your client do something?\"\"\"
+        ...
+
+``points`` is what the check is worth, ``zh`` its question in Chinese and the docstring's
+first line the same question in English. The ``lab`` fixture starts the student's programs,
+the grader's peers and classroom servers, and ends them all when the check ends. A check
+fails with ``grader.lab.fail(...)`` (or any AssertionError, such as a wait that timed out);
+any other exception is the grader's own error, never the student's zero.
+"""
+
+import pytest
+
+from grader.lab import Lab
+
+
+@pytest.fixture
+def lab(request):
+    grader = getattr(request.config, "grader", None)
+    if grader is None:
+        pytest.fail("the checks run under the grader: python -m grader", pytrace=False)
+    world = Lab(grader.client_path, grader.server_path, grader.workdir)
+    request.node.lab = world  # the plugin reads the evidence from here
+    yield world
+    world.close()

@@ -1,0 +1,224 @@
+"""The pytest plugin behind ``python -m grader``: runs the checks, builds one GradingResult.
+
+pytest does what it is good at (collecting checks, fixtures, ``-k``, ``--junitxml``, a
+last-resort timeout); this plugin turns each check's outcome into a
+:class:`grader.results.CheckResult` with its evidence, and every report is written from
+the resulting :class:`grader.results.GradingResult`.
+
+Outcomes:
+    passed  the check's function returned
+    failed  it raised an AssertionError (a ``Finding``, a wait that timed out) or an
+            OSError from a socket the student's program broke: the student's code is wrong
+    error   anything else (a peer that could not start, a bug in a check, a fixture that
+            failed): the grader's own failure, never counted as the student's zero
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from . import diagnose, results
+from .lab import Finding
+from .peers import trimmed
+
+#: Order of the parts in the rubric and in reports; a check's part is its module's name.
+PARTS = ("client", "p2p", "hub")
+#: The file each part grades.
+PART_FILE = {"client": "client", "p2p": "server", "hub": "server"}
+
+TAIL_CHARS = 1500
+MAX_TRANSCRIPTS = 4
+
+
+def part_of(item):
+    return item.module.__name__.rsplit(".", 1)[-1].replace("test_", "", 1)
+
+
+class GraderPlugin:
+    """Registered by ``python -m grader`` as ``socket-lab``; collects the results."""
+
+    def __init__(self, client_path, server_path, lang="en", on_result=None):
+        self.client_path = Path(client_path)
+        self.server_path = Path(server_path)
+        self.lang = lang
+        self.on_result = on_result  # called with each CheckResult as it is made
+        self.result = results.GradingResult(client_path=str(client_path),
+                                            server_path=str(server_path))
+        self.preflight = {}  # "client"/"server" -> (hint id, detail)
+        self.collect_errors = []
+        self.workdir = None
+        self._started = None
+
+    # -- set-up -------------------------------------------------------------------------
+    def pytest_configure(self, config):
+        config.grader = self
+        config.grader_workdir = self.workdir = tempfile.mkdtemp(prefix="socket-lab-")
+        config.addinivalue_line("markers", "check(points, zh): a graded check worth `points`; "
+                                           "`zh` is its question in Chinese")
+        self._started = time.monotonic()
+        for role, path in (("client", self.client_path), ("server", self.server_path)):
+            problem = preflight(path)
+            if problem:
+                self.preflight[role] = problem
+                self.result.preflight[problem[0]] = problem[1]
+
+    def pytest_unconfigure(self, config):
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr))
+
+    def pytest_collection_modifyitems(self, config, items):
+        items.sort(key=lambda item: PARTS.index(part_of(item)) if part_of(item) in PARTS else 99)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        """A check of a file that cannot run fails at once, with the reason."""
+        problem = self.preflight.get(PART_FILE.get(part_of(item), ""))
+        if problem:
+            hint, detail = problem
+            raise Finding("文件无法运行, 这一项没有运行。", "The file cannot run, so this check did not run.",
+                          got=detail, hints=[hint], details={hint: detail})
+
+    # -- outcomes -----------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            check = self._check_result(item, call, report)
+            self.result.checks.append(check)
+            if self.on_result:
+                self.on_result(check)
+
+    def _check_result(self, item, call, report):
+        marker = item.get_closest_marker("check")
+        points = float(marker.kwargs.get("points", 0)) if marker else 0.0
+        doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+        check = results.CheckResult(
+            id=item.name.replace("test_", "", 1), part=part_of(item), title_en=doc,
+            title_zh=marker.kwargs.get("zh", doc) if marker else doc, points=points,
+            duration=call.duration)
+        lab = getattr(item, "lab", None)
+        if marker is None:
+            check.status, check.error = results.ERROR, "check has no @pytest.mark.check(points=...)"
+        elif report.passed:
+            check.status, check.score = results.PASSED, points
+        elif call.when == "call" and is_student_failure(call.excinfo):
+            check.status = results.FAILED
+            check.evidence = self._evidence(lab, call.excinfo.value, item)
+        else:
+            check.status = results.ERROR
+            check.error = clip(report.longreprtext)
+        if lab is not None:
+            notes = [note for program in lab.programs for note in program.notes()]
+            changed = next((p.prompts_changed() for p in lab.programs if p.prompts_changed()), "")
+            check.notes, check.note_details = diagnose.notes_of(notes, changed)
+        return check
+
+    def _evidence(self, lab, error, item):
+        zh, en = (error.zh, error.en) if isinstance(error, Finding) else (None, None)
+        message = str(error)
+        first, _, rest = message.partition("\n")
+        evidence = results.Evidence(
+            summary=(zh if self.lang == "zh" else en) if zh else first,
+            expected=getattr(error, "expected", ""),
+            got=getattr(error, "got", "") if zh else trimmed(rest, 1500) if rest else "")
+        proposed = list(getattr(error, "hints", []))
+        if lab is None:
+            evidence.hints = proposed
+            return evidence
+        evidence.sent = list(lab.sent)
+        evidence.transcripts = [peer.describe(entries=10) for peer in lab.peers[:MAX_TRANSCRIPTS]]
+        evidence.transcripts += [server.describe() for server in lab.servers]
+        programs = lab.programs
+        for program in programs:
+            if not program.running:
+                program.process.drain()  # all it wrote, before we judge by it
+        evidence.stdout_tail = "\n".join(tail(p.stdout) for p in programs)
+        evidence.stderr_tail = "\n".join(tail(p.stderr) for p in programs)
+        role = PART_FILE.get(part_of(item), "client")
+        path = self.client_path if role == "client" else self.server_path
+        evidence.hints, evidence.hint_details = diagnose.diagnose(
+            proposed,
+            stderr="\n".join(p.stderr for p in programs),
+            notes=[note for p in programs for note in p.notes()],
+            flooded=any(p.flooded for p in programs),
+            source=read_source(path),
+            prompts_changed="")
+        evidence.hint_details.update({k: v for k, v in getattr(error, "details", {}).items()
+                                      if k not in evidence.hint_details})
+        return evidence
+
+    def pytest_sessionfinish(self, session):
+        self.result.execution_time = time.monotonic() - (self._started or time.monotonic())
+        for error in self.collect_errors:
+            self.result.checks.append(results.CheckResult(
+                id="collection", part="grader", title_en="Loading the checks",
+                title_zh="加载检查项", points=0, status=results.ERROR, error=clip(error)))
+
+
+def is_student_failure(excinfo):
+    """AssertionError (incl. findings and missed waits) and socket errors caused by the
+    student's program are the student's; pytest-timeout's stop counts too (a check only
+    runs that long when the student's program keeps it busy)."""
+    if excinfo is None:
+        return False
+    if excinfo.errisinstance((AssertionError, ConnectionError)):
+        return True
+    return "Timeout" in str(excinfo.value) and excinfo.typename == "Failed"
+
+
+def clip(text, lines=25):
+    """The last ``lines`` lines of a long text (a traceback's end is where its point is)."""
+    kept = text.rstrip().splitlines()
+    return "\n".join((["..."] if len(kept) > lines else []) + kept[-lines:])
+
+
+def tail(text, limit=TAIL_CHARS):
+    text = text.rstrip()
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def read_source(path):
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def preflight(path):
+    """``(hint id, detail)`` if the file cannot even start: missing, or a syntax error."""
+    path = Path(path)
+    if not path.is_file():
+        return "missing-file", str(path)
+    try:
+        source = path.read_bytes()
+        compile(source, str(path), "exec", dont_inherit=True)
+    except SyntaxError as error:
+        line = (error.text or "").strip()
+        return "syntax-error", "%s, line %s: %s%s" % (
+            path.name, error.lineno, error.msg, (" → " + line) if line else "")
+    except (ValueError, OSError) as error:  # null bytes, unreadable
+        return "syntax-error", "%s: %s" % (path.name, error)
+    return None
+
+
+def default_paths(root):
+    root = Path(root)
+    return root / "skeleton" / "chat_client.py", root / "skeleton" / "chat_server.py"
+
+
+def checks_dir():
+    return Path(__file__).resolve().parent / "checks"
+
+
+def environment_for_pytest():
+    """Plugins installed in the student's Python (Anaconda has many) stay out of the run."""
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"

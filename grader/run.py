@@ -1,0 +1,77 @@
+"""Run the checks with pytest in this process and return the GradingResult.
+
+pytest's own terminal output is switched off (the report is ours); its exit code is not
+ours either: a failing check is a result, not an error.
+"""
+
+import importlib.util
+import os
+import sys
+
+import pytest
+
+from .plugin import GraderPlugin, checks_dir, environment_for_pytest
+
+#: Last-resort stop per check (seconds). Every wait in a check has its own, much shorter,
+#: deadline; this only ends a check that would otherwise hang the run.
+CHECK_TIMEOUT = 60
+
+MARKS = {"passed": "✓", "failed": "✗", "error": "!"}
+
+
+def pytest_args(keyword=None, extra=()):
+    args = [str(checks_dir()), "-p", "no:terminal", "-p", "no:cacheprovider",
+            "-p", "no:randomly", "-c", str(checks_dir() / "pytest.ini"),
+            "--rootdir", str(checks_dir())]
+    if importlib.util.find_spec("pytest_timeout") is not None:
+        args += ["-p", "pytest_timeout", "-o", "timeout=%d" % CHECK_TIMEOUT]
+        # signal-based stops raise inside the check; the thread method ends the process.
+        args += ["-o", "timeout_method=%s" % ("signal" if os.name == "posix" else "thread")]
+    if keyword:
+        args += ["-k", keyword]
+    return args + list(extra)
+
+
+def grade(client, server, lang="en", keyword=None, extra=(), progress=None):
+    """Grade ``client`` and ``server`` (paths); returns the GradingResult."""
+    environment_for_pytest()
+    shown = []
+
+    def show(check):
+        if progress is not None:
+            if not shown:
+                progress.write("评分中 / grading: " if lang == "zh" else "grading: ")
+            shown.append(check)
+            progress.write(MARKS.get(check.status, "?"))
+            progress.flush()
+
+    plugin = GraderPlugin(client, server, lang=lang, on_result=show)
+    pytest.main(pytest_args(keyword, extra), plugins=[plugin])
+    if shown and progress is not None:
+        progress.write("\n\n")
+    return plugin.result
+
+
+def list_checks(lang="en", keyword=None):
+    """One line per check: part, points, question."""
+    environment_for_pytest()
+    collected = []
+
+    class Collector:
+        def pytest_collection_modifyitems(self, items):
+            collected.extend(items)
+
+    plugin = GraderPlugin(os.devnull, os.devnull, lang=lang)
+    pytest.main(pytest_args(keyword) + ["--collect-only"], plugins=[plugin, Collector()])
+    lines = []
+    for item in collected:
+        marker = item.get_closest_marker("check")
+        doc = (item.function.__doc__ or "").strip().splitlines()[0]
+        title = marker.kwargs.get("zh", doc) if lang == "zh" else doc
+        lines.append("%-34s %4s  %s" % (item.name.replace("test_", "", 1),
+                                        marker.kwargs.get("points", "?"), title))
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit("use: python -m grader")

@@ -51,7 +51,7 @@ def main(argv=None):
     if unknown:
         parser.error("unrecognised arguments: %s" % " ".join(unknown))
     try:
-        import pytest  # noqa: F401  (the checks are pytest tests)
+        import pytest  # noqa: F401 (imported here only to say clearly when it is missing)
     except ImportError:
         print("socket-lab: 需要 pytest / pytest is needed: python -m pip install pytest pytest-timeout",
               file=sys.stderr)
@@ -65,6 +65,9 @@ def main(argv=None):
     server = Path(args.server) if args.server else folder / "chat_server.py"
     if args.reference and not (ROOT / "reference" / "chat_client.py").is_file():
         parser.error("--reference: this copy of socket-lab has no reference solutions")
+    for option, path in (("--client", args.client), ("--server", args.server)):
+        if path and not Path(path).is_file():
+            parser.error("%s %s: 找不到这个文件 / no such file" % (option, path))
     _safe_output()
     if args.list:
         from .run import list_checks

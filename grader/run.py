@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from .plugin import GraderPlugin, checks_dir, environment_for_pytest
+from .plugin import PARTS, GraderPlugin, checks_dir, environment_for_pytest, part_of
 
 #: Last-resort stop per check (seconds). Every wait in a check has its own, much shorter,
 #: deadline; this only ends a check that would otherwise hang the run.
@@ -64,6 +64,7 @@ def list_checks(lang="en", keyword=None):
     plugin = GraderPlugin(os.devnull, os.devnull, lang=lang)
     pytest.main(pytest_args(keyword) + ["--collect-only"], plugins=[plugin, Collector()])
     lines = []
+    collected.sort(key=lambda item: PARTS.index(part_of(item)) if part_of(item) in PARTS else 99)
     for item in collected:
         marker = item.get_closest_marker("check")
         doc = (item.function.__doc__ or "").strip().splitlines()[0]

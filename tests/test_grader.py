@@ -1,0 +1,87 @@
+"""The grader end to end: ``python -m grader`` as a student or an instructor runs it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from grader import hints
+from grader.plugin import preflight
+from grader.run import grade, list_checks
+from tests.conftest import ROOT
+
+
+def run_grader(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "grader"] + list(args), cwd=str(ROOT),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                          env=dict(__import__("os").environ, PYTHONIOENCODING="utf-8"))
+
+
+def test_reference_scores_full_marks_and_writes_gradescope_json(tmp_path):
+    results = tmp_path / "out" / "results.json"
+    run = run_grader("--reference", "--lang", "en", "--json", str(results))
+    out = run.stdout.decode("utf-8")
+    assert run.returncode == 0, out + run.stderr.decode("utf-8", "replace")
+    assert "Score 100/100" in out
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert data["score"] == 100
+    assert len(data["tests"]) == len(list_checks())
+    assert {test["status"] for test in data["tests"]} == {"passed"}
+    assert sum(test["max_score"] for test in data["tests"]) == 100
+
+
+def test_skeleton_scores_zero_and_every_check_names_the_unfinished_todo():
+    result = grade(ROOT / "skeleton" / "chat_client.py", ROOT / "skeleton" / "chat_server.py")
+    assert result.score == 0 and result.max_score == 100
+    assert not result.grader_errors
+    for check in result.checks:
+        assert check.status == "failed", check.id
+        assert check.evidence.hints[0] == "unfinished-todo", (check.id, check.evidence.hints)
+        assert "TODO" in check.evidence.hint_details["unfinished-todo"] or \
+            check.evidence.hint_details["unfinished-todo"]
+
+
+def test_report_is_chinese_on_request_and_exit_status_is_zero_for_a_zero_score():
+    run = run_grader("-k", "client_sends", "--lang", "zh")
+    out = run.stdout.decode("utf-8")
+    assert run.returncode == 0
+    assert "总分 0/7" in out and "还有TODO没有完成" in out
+    assert "Traceback" not in run.stderr.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--client", "no/such/file.py"], "no such file"),
+    (["--lang", "fr"], "invalid choice"),
+    (["--frobnicate"], "unrecognised arguments"),
+    (["-k", "no_check_is_called_this"], "no check matched"),
+])
+def test_bad_arguments_get_one_clear_line_and_exit_status_2(args, message):
+    run = run_grader(*args)
+    err = run.stderr.decode("utf-8", "replace")
+    assert run.returncode == 2, err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_syntax_error_fails_that_files_checks_at_once_with_the_line(tmp_path):
+    broken = tmp_path / "chat_client.py"
+    broken.write_text("def f(:\n    pass\n", encoding="utf-8")
+    assert preflight(broken)[0] == "syntax-error"
+    result = grade(broken, ROOT / "reference" / "chat_server.py", keyword="client_")
+    assert result.checks and all(c.evidence.hints == ["syntax-error"] for c in result.checks)
+    assert "line 1" in result.checks[0].evidence.hint_details["syntax-error"]
+    assert result.execution_time < 5
+
+
+def test_list_shows_every_check_with_its_points_summing_to_100():
+    lines = list_checks("en")
+    assert sum(int(line.split()[1]) for line in lines) == 100
+    assert all(line.rstrip().endswith("?") for line in lines)
+
+
+def test_every_hint_reads_in_both_languages():
+    for hint_id, hint in hints.HINTS.items():
+        for lang in ("zh", "en"):
+            text = hints.render(hint_id, lang, "DETAIL")
+            assert text and "{detail}" not in text, hint_id

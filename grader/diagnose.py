@@ -43,8 +43,17 @@ def _unstarted_threads(tree):
     started |= {node.value.attr for node in ast.walk(tree)
                 if isinstance(node, ast.Attribute) and node.attr == "start"
                 and isinstance(node.value, ast.Attribute)}
+    thread_names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _is_thread_call(node.value):
+            thread_names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     unstarted = []
     for node in ast.walk(tree):
+        # .run() runs the target in the *calling* thread: the thread itself never starts.
+        if isinstance(node, ast.Attribute) and node.attr == "run" and (
+                _is_thread_call(node.value)
+                or isinstance(node.value, ast.Name) and node.value.id in thread_names):
+            unstarted.append(node)
         if isinstance(node, ast.Expr) and _is_thread_call(node.value):
             unstarted.append(node)  # Thread(...) as a statement: made and thrown away
         elif isinstance(node, ast.Assign) and _is_thread_call(node.value):
@@ -99,7 +108,7 @@ def diagnose(proposed, stderr, notes, flooded, source, prompts_changed=""):
     if any("UnicodeDecodeError" in line for line in crashes) and "split-character" in proposed:
         add("split-character")
     if flooded:
-        add("empty-recv")
+        add("empty-recv" if "empty-recv" in proposed else "flood")
     if prompts_changed:
         add("prompts-changed", prompts_changed)
 
@@ -111,6 +120,8 @@ def diagnose(proposed, stderr, notes, flooded, source, prompts_changed=""):
         "bare-except": "bare-except" in static,
     }
     kept = [hint for hint in proposed if confirmations.get(hint, True)]
+    if "thread-not-started" in static:
+        kept.append("thread-not-started")
     if not kept and proposed and not hints:
         kept = proposed[:1]  # nothing confirmed: the check's first guess is still the best
     for hint in kept:

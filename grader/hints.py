@@ -157,6 +157,11 @@ HINTS = {
         "消息被发回给了发送者自己。转发时跳过发送者: if addr == sender: continue。",
         "A message was sent back to its own sender. Skip the sender when relaying: "
         "`if addr == sender: continue`."),
+    "flood": Hint(
+        0,
+        "你的程序输出了好几MB的内容, 评分程序把它停下了。找一找在循环里 print 的地方 (例如调试用的 print)。",
+        "Your program printed megabytes of output, so the grader stopped it. Look for a print "
+        "inside a loop (a debugging print, say)."),
     "no-exit": Hint(
         10,
         "常见错误10: 聊天结束后程序没有退出: 还有线程卡在 input() 或 recv() 里。接收线程在 b'' 或 "

@@ -37,7 +37,7 @@ from reference._instructor import serve_in_thread
 
 from . import timeouts
 from .peers import Listener, Peer, free_port, trimmed
-from .process import ChildProcess, WaitTimeout
+from .process import ChildProcess, WaitTimeout, has_traceback
 
 LAUNCHER = Path(__file__).resolve().parent / "_launch.py"
 LOOPBACK = "127.0.0.1"
@@ -111,6 +111,7 @@ class StudentProgram:
         self.role = role  # "client" or "server"
         self.answers = {key: str(value) for key, value in answers.items()}
         self.asked = []  # prompt kinds in the order they were seen
+        self.started = False  # it connected / accepted a connection
         self.typed = []  # every line typed, prompts' answers included
         self.notes_path = notes_path
         self._stdin_lock = threading.Lock()
@@ -149,10 +150,16 @@ class StudentProgram:
                 return ""
 
     def prompts_changed(self):
-        """The given prompts this program never asked, or asked out of order (``""`` if none)."""
+        """The given prompts this program never asked, or asked out of order (``""`` if
+        none, or if the program never got far enough to tell)."""
+        got_going = self.started or (not self.running and not has_traceback(self.stderr))
+        if not got_going:
+            return ""
         expected = EXPECTED_PROMPTS[self.role]
         seen = [kind for kind in self.asked if kind in expected]
         missing = [PROMPT_TEXT[kind] for kind in expected if kind not in seen]
+        if missing and seen and not self.started and tuple(seen) == expected[:len(seen)]:
+            return ""  # it asked in order and then stopped (an error): not a prompt problem
         if missing:
             return ", ".join(missing)
         first_seen = sorted(set(seen), key=seen.index)
@@ -341,7 +348,9 @@ class Lab:
 
     def client_joined(self, client, server, count=1):
         """Wait until the student's client has connected to a classroom server."""
-        if not self._while_running(client, lambda slice_: server.wait_joined(count, slice_)):
+        client.started = self._while_running(
+            client, lambda slice_: server.wait_joined(count, slice_))
+        if not client.started:
             self._start_failed(client, "client", zh="你的客户端没有连接到服务器。",
                                en="Your client did not connect to the server.",
                                expected="a connection to 127.0.0.1:%d" % server.port)
@@ -361,6 +370,7 @@ class Lab:
             self._start_failed(client, "client", zh="你的客户端没有连接到服务器。",
                                en="Your client did not connect to the server.",
                                expected="a connection to 127.0.0.1:%d" % listener.port)
+        client.started = True
         self.peers.append(accepted[0])
         return accepted[0]
 
@@ -391,13 +401,14 @@ class Lab:
         self.peers.append(peer)
         return peer
 
-    def connect(self, server, name):
+    def connect(self, server, name, filler=None):
         """Connect a peer to the student's server; retried (paced by the server's output)
         until it listens, for at most the start deadline."""
         deadline = time.monotonic() + self._start_timeout(server)
         while True:
             try:
-                peer = Peer.connect(server.port, name=name)
+                peer = Peer.connect(server.port, name=name, filler=filler)
+                server.started = True
                 self.peers.append(peer)
                 return peer
             except (ConnectionRefusedError, socket.timeout, OSError):
@@ -426,7 +437,8 @@ class Lab:
         return timeouts.SHORT
 
     def _check_not_stuck(self, path, mode):
-        finding = self.stuck_starts.get((str(path), mode))
+        finding = (self.stuck_starts.get((str(path), mode))
+                   or self.stuck_starts.get((str(path), None)))
         if finding is not None:
             raise Finding(finding.zh + " (在之前的检查中已经发生, 这一项不再等待)",
                           finding.en + " (This happened in an earlier check; not waited for again.)",
@@ -436,19 +448,25 @@ class Lab:
         """Raise the finding for a program that never got to the point a check needed."""
         hints, details = ["not-connected"], {}
         if program.running:
-            last = program.stdout.strip().splitlines()[-1:] or ["(nothing)"]
-            if any(kind for kind in program.asked) and program.prompts_changed():
+            last = (program.stdout.strip().splitlines() or [""])[-1]
+            if last and not any(rx.search(last) for _, rx in PROMPTS):
+                # It printed something we did not recognise and waits: likely a question.
                 hints = ["stdin-unanswered", "prompts-changed"]
-                details["stdin-unanswered"] = trimmed(last[0], 80)
-                details["prompts-changed"] = program.prompts_changed()
-            else:
+                details["stdin-unanswered"] = trimmed(last, 80)
+                details["prompts-changed"] = program.prompts_changed() or "?"
+            else:  # silent, or its last prompt was answered: it is stuck in its own code
                 hints = ["stuck-at-start"]
-                details["stuck-at-start"] = "stdout: " + trimmed(last[0], 80)
+                details["stuck-at-start"] = "stdout: " + trimmed(last or "(nothing)", 80)
+        elif program.prompts_changed():
+            hints.append("prompts-changed")
+            details["prompts-changed"] = program.prompts_changed()
         finding = Finding(zh, en, expected=expected, hints=hints, details=details,
                           got="process %s" % ("still running" if program.running
                                               else "ended with status %s" % program.process.proc.poll()))
         if program.running:
-            self.stuck_starts[(str(program.path), mode)] = finding
+            # Stuck before the mode was asked: every mode would get stuck the same way.
+            key_mode = mode if "mode" in program.asked or program.role == "client" else None
+            self.stuck_starts[(str(program.path), key_mode)] = finding
         raise finding
 
     # -- the end --------------------------------------------------------------------------

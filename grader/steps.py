@@ -53,6 +53,10 @@ def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR):
     if program.wait_exit(timeout) is None:
         fail(zh, en, expected="the program ends within %.0f s" % timeout,
              got="still running after %.0f s" % timeout, hints=hints)
+    if program.flooded:
+        fail(zh, en, expected="the program ends by itself",
+             got="it printed in a loop until the grader stopped it (a flood)",
+             hints=["empty-recv"] + [hint for hint in hints if hint != "empty-recv"])
 
 
 def no_flood(program, since, zh, en):
@@ -80,12 +84,12 @@ def warm_up(lab, peer, program, text):
             hints=["nothing-printed"])
 
 
-def join_hub(lab, server, names):
+def join_hub(lab, server, names, filler=None):
     """Connect one peer per name to the student's hub, proving each one is in the room:
     every newcomer sends a probe that all earlier peers must receive."""
     peers = []
     for name in names:
-        peer = lab.connect(server, name)
+        peer = lab.connect(server, name, filler=filler)
         if peers:
             probe = "probe from %s %d" % (name, peer.address[1])
             lab.send(peer, probe)
@@ -93,6 +97,6 @@ def join_hub(lab, server, names):
                 peer_gets(other, probe,
                           zh="聊天室没有把新客户端 %s 的消息转发给 %s。" % (name, other.name),
                           en="The hub did not relay newcomer %s's message to %s." % (name, other.name),
-                          hints=["no-relay", "thread-not-started"])
+                          hints=["no-relay", "thread-not-started"], timeout=timeouts.RELAY)
         peers.append(peer)
     return peers

@@ -15,6 +15,10 @@ SHORT = 5.0
 EXIT = 5.0
 EXIT_BAR = 2.0
 
+#: Waiting for a chat room to relay one short message (a probe while clients join). A
+#: room that never relays fails every hub check, so this bounds what that costs.
+RELAY = 2.0
+
 #: Waiting for a bulk exchange to finish (many clients, many messages).
 LONG = 30.0
 

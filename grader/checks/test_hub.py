@@ -2,6 +2,8 @@
 (port, hub, most clients) and plays several clients at once."""
 
 import re
+import threading
+import time
 
 import pytest
 
@@ -13,9 +15,14 @@ from grader.steps import END_WORDS, join_hub, no_flood, peer_gets
 
 #: Messages of the many-talkers check: each client sends this many, tagged.
 TALK_ROUNDS = 20
-#: Newcomers of the join-while-talking check, and the bursts sent around each join.
-JOINERS = 12
-BURST = 8
+#: Newcomers of the join-while-talking check; at most how many messages each of the two
+#: talkers sends meanwhile, each padded with FILLER to TALK_SIZE bytes so that the room
+#: spends its time relaying (the peers count filler bytes instead of keeping them).
+JOINERS = 24
+TALK_STEP = 12
+TALK_LIMIT = (JOINERS + 8) * TALK_STEP
+TALK_SIZE = 1000
+FILLER = b"."
 
 
 def departure_notice(address):
@@ -31,7 +38,7 @@ def expect_departure(lab, server, leaver, others, marks, closed_by_us=False):
     notice = departure_notice(leaver.address)
     for other in others:
         try:
-            other.wait_for(notice)
+            other.wait_for(notice, timeout=timeouts.RELAY)
         except WaitTimeout:
             news = other.received[marks[other]:].decode("utf-8", "replace")
             named = [peer.name for peer in others
@@ -61,7 +68,7 @@ def room_still_works(lab, sender, receiver, text):
     peer_gets(receiver, text,
               zh="有人离开后, 聊天室不再转发消息 (%s → %s)。" % (sender.name, receiver.name),
               en="After someone left, the room stopped relaying (%s → %s)." % (sender.name, receiver.name),
-              hints=["send-to-departed", "dict-changed"])
+              hints=["send-to-departed", "dict-changed"], timeout=timeouts.RELAY)
 
 
 @pytest.mark.check(points=7, zh="hub 模式下, 你的服务器会把一条消息转发给其他每一个客户端吗?")
@@ -170,37 +177,101 @@ def test_hub_abrupt_departure(lab):
 def test_hub_join_while_talking(lab):
     """Can clients join and leave while others are talking?"""
     server = lab.start_server("hub", max_clients=JOINERS + 4)
-    a, b = join_hub(lab, server, ["A", "B"])
-    lab.note("A and B send bursts of messages while %d clients join, every other one leaving"
+    a, b = join_hub(lab, server, ["A", "B"], filler=FILLER)
+    lab.note("A and B talk flat out while %d clients join, every other one leaving at once"
              % JOINERS)
+    # The talk runs on its own thread so that the room is in the middle of relaying whenever
+    # someone joins or leaves: that is when an unguarded ip_client breaks. Each join waits
+    # until the talk has moved on by TALK_STEP messages, so joins and talk interleave.
+    talker = Talker(a, b)
     joiners = []
     for number in range(JOINERS):
-        for round_ in range(BURST):
-            a.send("a%d-%d;" % (number, round_))
-            b.send("b%d-%d;" % (number, round_))
-        joiner = lab.connect(server, "N%d" % number)
+        talker.wait_sent((number + 1) * TALK_STEP)
+        joiner = lab.connect(server, "N%d" % number, filler=FILLER)
         if number % 2:
             joiners.pop().close()  # the previous newcomer leaves as this one arrives
         joiners.append(joiner)
-    # Every newcomer still here says hello, so we know it is in the room before the finale.
-    for joiner in joiners:
-        lab.send(joiner, "hello from %s;" % joiner.name)
+        talker.allow((number + 3) * TALK_STEP)
+    talker.stop()
     try:
+        # Every newcomer still here says hello, so we know it is in the room before the finale.
+        for joiner in joiners:
+            lab.send(joiner, "hello from %s;" % joiner.name)
         pump([a], lambda p: all(("hello from %s;" % j.name).encode() in p.received
                                 for j in joiners),
              timeout=timeouts.SHORT, what="the newcomers' hellos")
-        lab.send(a, "final from A;")
-        lab.send(b, "final from B;")
+        # Then everyone says a last word, which everyone else must get: a relaying thread
+        # that died in the churn leaves its client's last word undelivered.
         everyone = [a, b] + joiners
-        pump(everyone, lambda p: all(text in p.received for text in
-                                     (b"final from A;", b"final from B;") if
-                                     not text.endswith(("from %s;" % p.name).encode())),
-             timeout=timeouts.SHORT, what="the last messages of A and B")
+        finals = {peer: ("final from %s;" % peer.name).encode() for peer in everyone}
+        for peer in everyone:
+            lab.send(peer, finals[peer].decode())
+        pump(everyone, lambda p: all(final in p.received for other, final in finals.items()
+                                     if other is not p),
+             timeout=timeouts.SHORT, what="everyone's last word")
     except WaitTimeout as missing:
         fail("有客户端加入或离开时, 聊天室出了问题: 之后的消息没有转发给所有人。",
              "While clients joined and left, the room broke: later messages did not reach everyone.",
              expected="every client in the room gets every later message",
              got=str(missing).split("\n")[0], hints=["dict-changed", "send-to-departed"])
+
+
+class Talker:
+    """Sends padded, tagged messages from two peers on a thread of its own, counting what
+    it has sent, never more than it is allowed (so the talk lasts as long as the joins do,
+    a couple of steps ahead of them) and at most TALK_LIMIT."""
+
+    def __init__(self, a, b):
+        self.peers = ((a, b"a"), (b, b"b"))
+        self.sent = 0
+        self.allowed = 2 * TALK_STEP
+        self.done = False
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._talk, daemon=True, name="talker")
+        self._thread.start()
+
+    def _talk(self):
+        try:
+            for number in range(TALK_LIMIT):
+                with self._changed:
+                    while number >= self.allowed and not self._stop.is_set():
+                        self._changed.wait(timeouts.SHORT)
+                if self._stop.is_set():
+                    break
+                for peer, tag in self.peers:
+                    message = b"%s%d;" % (tag, number)
+                    peer.sock.sendall(message + FILLER * (TALK_SIZE - len(message)))
+                with self._changed:
+                    self.sent += 1
+                    self._changed.notify_all()
+        except OSError:
+            pass  # the room stopped reading us; the finale will tell
+        finally:
+            with self._changed:
+                self.done = True
+                self._changed.notify_all()
+
+    def wait_sent(self, count):
+        """Wait until ``count`` messages went out (or the talk ended, or the deadline)."""
+        deadline = time.monotonic() + timeouts.SHORT
+        with self._changed:
+            while self.sent < count and not self.done:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
+
+    def allow(self, count):
+        with self._changed:
+            self.allowed = count
+            self._changed.notify_all()
+
+    def stop(self):
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+        self._thread.join(timeouts.SHORT)
 
 
 @pytest.mark.check(points=2, zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝吗?")

@@ -1,0 +1,49 @@
+"""Every broken submission in tests/submissions/ is caught: exactly the checks it should fail
+fail, and the hints (or, for code that passes, the notes) name its mistake.
+
+Each variant is graded as a student's would be, with the reference standing in for the file
+the student did not break, and only the checks of the broken file run.
+"""
+
+import time
+
+import pytest
+
+from grader.run import grade
+from tests.conftest import ROOT
+from tests.submissions.catalog import CLIENT_CHECKS, SERVER_CHECKS, VARIANTS
+
+#: The issue's bound on grading one submission.
+GRADING_BOUND = 30.0
+
+
+def grade_variant(variant):
+    broken = ROOT / "tests" / "submissions" / variant.slug / ("chat_%s.py" % variant.file)
+    if variant.file == "client":
+        return grade(broken, ROOT / "reference" / "chat_server.py", keyword="client_")
+    return grade(ROOT / "reference" / "chat_client.py", broken, keyword="p2p_ or hub_")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.slug for v in VARIANTS])
+def test_broken_submission_is_caught_with_the_right_hint(variant):
+    started = time.monotonic()
+    result = grade_variant(variant)
+    elapsed = time.monotonic() - started
+
+    graded = {check.id for check in result.checks}
+    assert graded == set(CLIENT_CHECKS if variant.file == "client" else SERVER_CHECKS)
+    assert not result.grader_errors, [c.error for c in result.grader_errors]
+    failed = {check.id for check in result.checks if not check.passed}
+    must, may = set(variant.expect_fail), set(variant.may_fail)
+    assert must <= failed <= must | may, "failed %s, expected %s (may also: %s)" % (
+        sorted(failed), sorted(must), sorted(may))
+
+    hints = {hint for check in result.checks if check.evidence for hint in check.evidence.hints}
+    notes = {note for check in result.checks for note in check.notes}
+    if variant.expect_hint is not None:
+        where = hints if failed else notes
+        assert variant.expect_hint in where, "%s not in %s" % (variant.expect_hint, sorted(where))
+    for check in result.checks:
+        if not check.passed:
+            assert check.evidence.hints, "%s failed without a hint" % check.id
+    assert elapsed < GRADING_BOUND, "grading took %.1f s" % elapsed

@@ -60,7 +60,7 @@ def main(argv=None):
     from .report import detect_lang, render_text, use_color, write_json
 
     lang = args.lang or detect_lang()
-    folder = ROOT / ("reference" if args.reference else "skeleton")
+    folder = ROOT / "reference" if args.reference else student_folder()
     client = Path(args.client) if args.client else folder / "chat_client.py"
     server = Path(args.server) if args.server else folder / "chat_server.py"
     if args.reference and not (ROOT / "reference" / "chat_client.py").is_file():
@@ -83,6 +83,12 @@ def main(argv=None):
     if args.json:
         write_json(result, args.json, lang=lang)
     return EXIT_GRADER_ERROR if result.grader_errors else EXIT_GRADED
+
+
+def student_folder():
+    """skeleton/ of the folder the student works in, else of this copy of socket-lab."""
+    here = Path.cwd() / "skeleton"
+    return here if (here / "chat_client.py").is_file() else ROOT / "skeleton"
 
 
 def _safe_output():

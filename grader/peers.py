@@ -124,6 +124,7 @@ class Peer:
 
     def close(self):
         """Close politely (FIN, after any unsent data)."""
+        self.transcript.append((time.monotonic(), "sent", b"", 0))
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -132,6 +133,7 @@ class Peer:
 
     def reset(self):
         """Close abruptly: SO_LINGER 0 makes close() send RST instead of FIN."""
+        self.transcript.append((time.monotonic(), "sent", b"", -1))
         linger = struct.pack("HH" if os.name == "nt" else "ii", 1, 0)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         self.sock.close()
@@ -211,7 +213,8 @@ class Peer:
                  % (self, min(entries, len(self.transcript)), len(self.transcript))]
         start = self.transcript[0][0] if self.transcript else 0.0
         for stamp, direction, data, length in self.transcript[-entries:]:
-            shown = trimmed(data, 200) if length else "<end of stream>"
+            shown = (trimmed(data, 200) if length > 0 else "<end of stream>" if length == 0
+                     else "<reset>")
             size = " (%d bytes)" % length if length > len(data) else ""
             lines.append("  %+8.3fs %-4s %s%s" % (stamp - start, direction, shown, size))
         return "\n".join(lines)

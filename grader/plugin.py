@@ -13,6 +13,7 @@ Outcomes:
             failed): the grader's own failure, never counted as the student's zero
 """
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -182,8 +183,23 @@ def clip(text, lines=25):
 
 
 def tail(text, limit=TAIL_CHARS):
-    text = text.rstrip()
-    return text if len(text) <= limit else "...\n" + text[-limit:]
+    """The end of a program's output, with runs of one repeated line (a flood) folded."""
+    text = fold_repeats(text[-8 * limit:].rstrip())
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    return "...\n" + cut[cut.find("\n") + 1:]  # start at a whole line
+
+
+def fold_repeats(text, keep=2):
+    """Keep ``keep`` copies of a line repeated in a row, then say how many more there were."""
+    out = []
+    for line, group in itertools.groupby(text.split("\n")):
+        count = len(list(group))
+        out += [line] * min(count, keep)
+        if count > keep:
+            out.append("[... the line above %d more times ...]" % (count - keep))
+    return "\n".join(out)
 
 
 def read_source(path):

@@ -41,6 +41,15 @@ def peer_gets(peer, text, zh, en, hints, timeout=timeouts.SHORT):
              hints=hints)
 
 
+def peer_sees_end(peer, zh, en, hints, timeout=timeouts.EXIT_BAR):
+    """Wait until the other side closes ``peer``'s connection; otherwise fail."""
+    try:
+        peer.wait_for_eof(timeout=timeout)
+    except WaitTimeout:
+        fail(zh, en, expected="%s sees the connection closed" % peer.name,
+             got="still open after %.0f s" % timeout, hints=hints)
+
+
 def printed(program, text, zh, en, hints, timeout=timeouts.SHORT):
     """Wait until ``text`` appears on the student's stdout; otherwise fail."""
     if not program.wait_output(text, timeout):

@@ -11,7 +11,7 @@ from grader import timeouts
 from grader.lab import FLOOD_CHARS, fail, relay_pattern
 from grader.peers import pump, trimmed
 from grader.process import WaitTimeout
-from grader.steps import END_WORDS, join_hub, no_flood, peer_gets
+from grader.steps import END_WORDS, join_hub, no_flood, peer_gets, peer_sees_end
 
 #: Messages of the many-talkers check: each client sends this many, tagged.
 TALK_ROUNDS = 20
@@ -54,13 +54,9 @@ def expect_departure(lab, server, leaver, others, marks, closed_by_us=False):
                  hints=hints)
     if closed_by_us:
         return
-    try:
-        leaver.wait_for_eof(timeout=timeouts.SHORT)
-    except WaitTimeout:
-        fail("%s 离开后, 服务器没有关闭它的连接。" % leaver.name,
-             "After %s left, the server did not close its connection." % leaver.name,
-             expected="the connection of %s is closed" % leaver.name, got="still open",
-             hints=["wrong-client", "no-departure-notice"])
+    peer_sees_end(leaver, zh="%s 离开后, 服务器没有关闭它的连接。" % leaver.name,
+                  en="After %s left, the server did not close its connection." % leaver.name,
+                  hints=["wrong-client", "no-departure-notice"], timeout=timeouts.SHORT)
 
 
 def room_still_works(lab, sender, receiver, text):
@@ -280,13 +276,9 @@ def test_hub_room_full(lab):
     server = lab.start_server("hub", max_clients=2)
     a, b = join_hub(lab, server, ["A", "B"])
     third = lab.connect(server, "C")
-    try:
-        third.wait_for_eof(timeout=timeouts.SHORT)
-    except WaitTimeout:
-        fail("最大客户端数量是 2, 第三个客户端却被留在了聊天室里。",
-             "With at most 2 clients, a third client was let in and kept.",
-             expected="the third connection is closed (a notice first is welcome)",
-             got="still open", hints=["listen-backlog"])
+    peer_sees_end(third, zh="最大客户端数量是 2, 第三个客户端却被留在了聊天室里。",
+                  en="With at most 2 clients, a third client was let in and kept.",
+                  hints=["listen-backlog"], timeout=timeouts.SHORT)
     lab.send(a, "two of us")
     peer_gets(b, "two of us", zh="拒绝第三个客户端后, 聊天室不再转发消息。",
               en="After turning the third client away, the room stopped relaying.",

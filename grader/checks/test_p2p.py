@@ -9,7 +9,7 @@ from grader import timeouts
 from grader.lab import fail, relay_pattern
 from grader.peers import trimmed
 from grader.process import has_traceback
-from grader.steps import END_WORDS, ends, no_flood, peer_gets, printed, warm_up
+from grader.steps import END_WORDS, ends, no_flood, peer_gets, peer_sees_end, printed, warm_up
 
 
 def p2p_server_with_client(lab):
@@ -52,13 +52,9 @@ def test_p2p_q_ends_chat(lab):
     warm_up(lab, client, server, "hello before q")
     mark = server.output_mark()
     lab.send(client, "q")
-    try:
-        client.wait_for_eof(timeout=timeouts.EXIT_BAR)
-    except AssertionError:
-        fail("客户端发来 q 后, 服务器没有关闭连接。",
-             "After the client sent q, your server did not close the connection.",
-             expected="the client sees the end of the stream",
-             got="the connection is still open", hints=["no-exit"])
+    peer_sees_end(client, zh="客户端发来 q 后, 服务器没有关闭连接。",
+                  en="After the client sent q, your server did not close the connection.",
+                  hints=["no-exit"])
     left = re.compile("%s|%s" % (END_WORDS.pattern, relay_pattern(client.address).pattern))
     if not server.wait_output(left, since=mark):
         fail("客户端退出时, 服务器没有打印提示 (例如 ...已退出聊天)。",

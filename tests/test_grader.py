@@ -53,7 +53,7 @@ def test_report_is_chinese_on_request_and_exit_status_is_zero_for_a_zero_score()
 @pytest.mark.parametrize("args, message", [
     (["--client", "no/such/file.py"], "no such file"),
     (["--lang", "fr"], "invalid choice"),
-    (["--frobnicate"], "unrecognised arguments"),
+    (["--frobnicate"], "unrecognized arguments"),
     (["-k", "no_check_is_called_this"], "no check matched"),
 ])
 def test_bad_arguments_get_one_clear_line_and_exit_status_2(args, message):

@@ -23,6 +23,7 @@ would cost every check a full deadline. So the first such failure for a file and
 remembered and later checks that need the same start fail at once with the same finding.
 """
 
+import collections
 import json
 import re
 import socket
@@ -250,12 +251,15 @@ class ClassroomServer:
                     observer._changed.notify_all()
 
         self.log = []
+        self.events = collections.deque(maxlen=200)  # (time, addr, "recv"|"sent", bytes)
         self.kind = server_class.NAME
         self.thread = serve_in_thread(Observed(
             host=LOOPBACK, port=0, log=self.log.append, recorder=self._record))
         self.port = self.thread.port
 
     def _record(self, timestamp, addr, direction, data):
+        self.events.append((timestamp, tuple(addr), "recv" if direction == "recv" else "sent",
+                            bytes(data[:200])))
         if direction == "recv":
             with self._changed:
                 key = tuple(addr)
@@ -283,11 +287,14 @@ class ClassroomServer:
     def read_from(self, address):
         return self.read.get(tuple(address), b"")
 
-    def describe(self):
+    def describe(self, zero=None, entries=12):
+        """The server's log and its last events; times are seconds since ``zero``."""
+        events = list(self.events)[-entries:]
+        start = zero if zero is not None else events[0][0] if events else 0.0
         lines = ["%s on %s:%d; log:" % (self.kind, LOOPBACK, self.port)]
-        lines += ["  " + line for line in self.log[-12:]]
-        for address, data in self.read.items():
-            lines.append("  read from %s: %s" % (address, trimmed(data, 200)))
+        lines += ["  " + line for line in self.log[-6:]]
+        lines += ["  %+8.3fs %s %-4s %s" % (stamp - start, address, direction, trimmed(data, 120))
+                  for stamp, address, direction, data in events]
         return "\n".join(lines)
 
     def stop(self):
@@ -312,6 +319,7 @@ class Lab:
         self.listeners = []
         self.servers = []
         self.sent = []  # what the grader did, as lines for the report
+        self.started_at = time.monotonic()  # time zero of every transcript in the report
 
     def note(self, line):
         """Record one thing the grader did (typed a line, sent a message)."""

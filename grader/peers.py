@@ -207,11 +207,12 @@ class Peer:
         assert needle not in self.received, "%r should never receive %r, but did.\n%s" % (
             self, needle.decode("utf-8", "replace"), self.describe())
 
-    def describe(self, entries=40):
-        """The end of the transcript, for a failure message."""
+    def describe(self, entries=40, zero=None):
+        """The end of the transcript, for a failure message; times are seconds since
+        ``zero`` (a ``time.monotonic()`` value; default: the first event)."""
         lines = ["transcript of %r (last %d of %d events):"
                  % (self, min(entries, len(self.transcript)), len(self.transcript))]
-        start = self.transcript[0][0] if self.transcript else 0.0
+        start = zero if zero is not None else self.transcript[0][0] if self.transcript else 0.0
         for stamp, direction, data, length in self.transcript[-entries:]:
             shown = (trimmed(data, 200) if length > 0 else "<end of stream>" if length == 0
                      else "<reset>")

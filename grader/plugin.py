@@ -136,14 +136,16 @@ class GraderPlugin:
             evidence.hints = proposed
             return evidence
         evidence.sent = list(lab.sent)
-        evidence.transcripts = [peer.describe(entries=10) for peer in lab.peers[:MAX_TRANSCRIPTS]]
-        evidence.transcripts += [server.describe() for server in lab.servers]
+        zero = lab.started_at
+        evidence.transcripts = [peer.describe(entries=10, zero=zero)
+                                for peer in lab.peers[:MAX_TRANSCRIPTS]]
+        evidence.transcripts += [server.describe(zero=zero) for server in lab.servers]
         programs = lab.programs
         for program in programs:
             if not program.running:
                 program.process.drain()  # all it wrote, before we judge by it
-        evidence.stdout_tail = "\n".join(tail(p.stdout) for p in programs)
-        evidence.stderr_tail = "\n".join(tail(p.stderr) for p in programs)
+        evidence.stdout_tail = "\n".join(timed_tail(p.process.stdout, zero) for p in programs)
+        evidence.stderr_tail = "\n".join(timed_tail(p.process.stderr, zero) for p in programs)
         role = PART_FILE.get(part_of(item), "client")
         path = self.client_path if role == "client" else self.server_path
         evidence.hints, evidence.hint_details = diagnose.diagnose(
@@ -182,24 +184,24 @@ def clip(text, lines=25):
     return "\n".join((["..."] if len(kept) > lines else []) + kept[-lines:])
 
 
-def tail(text, limit=TAIL_CHARS):
-    """The end of a program's output, with runs of one repeated line (a flood) folded."""
-    text = fold_repeats(text[-8 * limit:].rstrip())
-    if len(text) <= limit:
-        return text
-    cut = text[-limit:]
-    return "...\n" + cut[cut.find("\n") + 1:]  # start at a whole line
-
-
-def fold_repeats(text, keep=2):
-    """Keep ``keep`` copies of a line repeated in a row, then say how many more there were."""
-    out = []
-    for line, group in itertools.groupby(text.split("\n")):
-        count = len(list(group))
-        out += [line] * min(count, keep)
-        if count > keep:
-            out.append("[... the line above %d more times ...]" % (count - keep))
-    return "\n".join(out)
+def timed_tail(capture, zero, limit=TAIL_CHARS, lines=40):
+    """The end of a program's output, each line with the time it arrived (seconds since
+    ``zero``, the check's start, as in the transcripts), repeated lines folded."""
+    out, timed = [], capture.timed_lines(lines + 1)
+    while timed and not timed[-1][1].strip():
+        timed.pop()
+    for (line, group) in itertools.groupby(timed, key=lambda tl: tl[1]):
+        group = list(group)
+        stamp = group[0][0]
+        shown = "%+8.3fs %s" % (stamp - zero, line) if stamp is not None else " " * 10 + line
+        out += [shown] * min(len(group), 2)
+        if len(group) > 2:
+            out.append(" " * 10 + "[... the line above %d more times ...]" % (len(group) - 2))
+    text = "\n".join(out).rstrip()
+    while out and len(text) > limit:
+        out.pop(0)
+        text = "\n".join(["..."] + out).rstrip()
+    return "" if not text.strip() else text
 
 
 def read_source(path):

@@ -30,6 +30,9 @@ from . import timeouts
 #: Characters of each stream kept in memory: the first half and the last half.
 CAPTURE_LIMIT = 1024 * 1024
 
+#: Arrival times kept per stream (one per chunk read; older ones are forgotten).
+STAMPS_KEPT = 4096
+
 #: Read size of the reader threads.
 _READ_SIZE = 65536
 
@@ -62,9 +65,13 @@ class Capture:
         self.total_chars = 0
         self.closed = False
         self.changed = threading.Condition()
+        # When text arrived: (position of its first character, time.monotonic()), one per
+        # chunk read (a chunk is what the program printed at about the same moment).
+        self._stamps = collections.deque(maxlen=STAMPS_KEPT)
 
     def append(self, chunk):
         with self.changed:
+            self._stamps.append((self.total_chars, time.monotonic()))
             self.total_chars += len(chunk)
             room = self._half - self._head_len
             if room > 0:
@@ -105,6 +112,26 @@ class Capture:
             if self.cut_chars:
                 return "%s\n[... %d characters cut ...]\n%s" % (head, self.cut_chars, tail)
             return head + tail
+
+    def timed_lines(self, count=40):
+        """The last ``count`` lines held, each as ``(time it arrived, line)``; the time is
+        ``time.monotonic()`` of the chunk the line started in (None if not known)."""
+        with self.changed:
+            tail = self._tail_joined() if self.cut_chars else self._head_joined() + self._tail_joined()
+            start = self.total_chars - len(tail)
+            stamps = list(self._stamps)
+        lines, position = [], start
+        for line in tail.split("\n"):
+            lines.append((position, line))
+            position += len(line) + 1
+        lines = lines[-count:]
+        timed, index = [], 0
+        for position, line in lines:
+            while index + 1 < len(stamps) and stamps[index + 1][0] <= position:
+                index += 1
+            known = stamps and stamps[index][0] <= position
+            timed.append((stamps[index][1] if known else None, line))
+        return timed
 
     def text_since(self, position):
         """``(text, end)``: what was written from ``position`` on, as far as it is still

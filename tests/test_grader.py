@@ -85,3 +85,36 @@ def test_every_hint_reads_in_both_languages():
         for lang in ("zh", "en"):
             text = hints.render(hint_id, lang, "DETAIL")
             assert text and "{detail}" not in text, hint_id
+
+
+def test_a_peer_that_cannot_start_is_a_grader_error_never_the_students_zero(monkeypatch):
+    import grader.__main__ as cli
+    from grader import lab
+
+    def broken(self, server_class):
+        raise OSError("no room for a classroom server")
+
+    monkeypatch.setattr(lab.ClassroomServer, "__init__", broken)
+    result = grade(ROOT / "reference" / "chat_client.py", ROOT / "reference" / "chat_server.py",
+                   keyword="client_sends")
+    check = result.checks[0]
+    assert check.status == "error" and check.evidence is None
+    assert "no room for a classroom server" in check.error
+    status = cli.main(["--reference", "-k", "client_sends", "--lang", "en"])
+    assert status == cli.EXIT_GRADER_ERROR
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="reads /proc")
+def test_no_student_process_outlives_the_grading():
+    import os
+    grade(ROOT / "reference" / "chat_client.py", ROOT / "reference" / "chat_server.py",
+          keyword="q_ or abrupt")
+    leftovers = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as cmdline:
+                if b"_launch.py" in cmdline.read():
+                    leftovers.append(pid)
+        except OSError:
+            pass
+    assert leftovers == []

@@ -128,3 +128,12 @@ def test_every_process_a_check_started_is_gone_when_the_lab_closes(tmp_path):
     lab.programs.append(program)
     lab.close()
     assert program.process.proc.poll() is not None
+
+
+def test_timed_lines_carry_the_arrival_time_of_their_chunk():
+    capture = Capture(limit=1000)
+    capture.append("one\ntwo\n")
+    capture.append("three")
+    lines = capture.timed_lines()
+    assert [line for _, line in lines] == ["one", "two", "three"]
+    assert lines[0][0] == lines[1][0] <= lines[2][0]

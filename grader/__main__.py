@@ -12,6 +12,7 @@ grader itself failed (a check could not run for a reason that is not the student
 
 import argparse
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -44,12 +45,28 @@ def build_parser():
                         help="run only the checks matching this pytest -k expression, "
                              "e.g. -k hub or -k 'client and not chinese'")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument("--repeat", type=int, default=1, metavar="K",
+                        help="run every check K times and report the checks whose result "
+                             "changed (flaky student code, or a flaky check)")
+    # For `batch`, which grades many students: a missing file is the student's zero (with a
+    # hint), not a bad argument; and the whole result is written for the gradebook.
+    parser.add_argument("--allow-missing", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result-json", metavar="PATH", help=argparse.SUPPRESS)
     return parser
 
 
+SUBCOMMANDS = ("batch", "gradescope", "handout")
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        from . import commands
+        return getattr(commands, argv[0])(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.repeat < 1 or args.repeat > 50:
+        parser.error("--repeat takes 1 to 50")
     pytest_extra = ["--junitxml=%s" % args.junitxml] if args.junitxml else []
     if importlib.util.find_spec("pytest") is None:
         print("socket-lab: 需要 pytest / pytest is needed: python -m pip install pytest pytest-timeout",
@@ -65,7 +82,7 @@ def main(argv=None):
     if args.reference and not (ROOT / "reference" / "chat_client.py").is_file():
         parser.error("--reference: this copy of socket-lab has no reference solutions")
     for option, path in (("--client", args.client), ("--server", args.server)):
-        if path and not Path(path).is_file():
+        if path and not args.allow_missing and not Path(path).is_file():
             parser.error("%s %s: 找不到这个文件 / no such file" % (option, path))
     _safe_output()
     if args.list:
@@ -73,15 +90,38 @@ def main(argv=None):
         for line in list_checks(lang, args.keyword):
             print(line)
         return EXIT_GRADED
-    result = grade(client, server, lang=lang, keyword=args.keyword, extra=pytest_extra,
-                   progress=sys.stdout)
+    runs = [grade(client, server, lang=lang, keyword=args.keyword, extra=pytest_extra,
+                  progress=sys.stdout) for _ in range(args.repeat)]
+    result = runs[0]
     if not result.checks:
         print("socket-lab: no check matched -k %r" % args.keyword, file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
     print(render_text(result, lang=lang, color=use_color(sys.stdout)))
+    if args.repeat > 1:
+        print(describe_repeats(runs, lang))
     if args.json:
         write_json(result, args.json, lang=lang)
-    return EXIT_GRADER_ERROR if result.grader_errors else EXIT_GRADED
+    if args.result_json:
+        Path(args.result_json).write_text(json.dumps(result.to_dict(), ensure_ascii=False),
+                                          encoding="utf-8")
+    return EXIT_GRADER_ERROR if any(run.grader_errors for run in runs) else EXIT_GRADED
+
+
+def describe_repeats(runs, lang):
+    """Which checks changed their result across repeated runs."""
+    outcomes = {}
+    for run in runs:
+        for check in run.checks:
+            outcomes.setdefault(check.id, []).append(check.status)
+    flaky = {check: statuses for check, statuses in outcomes.items() if len(set(statuses)) > 1}
+    head = ("重复 %d 次: " % len(runs)) if lang == "zh" else ("Repeated %d times: " % len(runs))
+    if not flaky:
+        return head + ("每一项检查的结果都相同。" if lang == "zh" else "every check gave the same result.")
+    lines = [head + ("结果不稳定的检查 (代码里可能有线程竞争):" if lang == "zh"
+                     else "checks whose result changed (a race in the code, most likely):")]
+    for check, statuses in flaky.items():
+        lines.append("  %-28s %s" % (check, " ".join("✓" if s == "passed" else "✗" for s in statuses)))
+    return "\n".join(lines)
 
 
 def student_folder():

@@ -25,6 +25,7 @@ remembered and later checks that need the same start fail at once with the same 
 
 import collections
 import json
+import os
 import re
 import socket
 import tempfile
@@ -67,6 +68,10 @@ PROMPT_TEXT = {
 }
 #: The order in which the given code asks.
 EXPECTED_PROMPTS = {"client": ("ip", "port"), "server": ("port", "mode", "max")}
+
+#: The Python that runs student code, if not this one (batch grading as root picks one that
+#: the unprivileged sandbox user can read).
+STUDENT_PYTHON_ENV = "SOCKET_LAB_STUDENT_PYTHON"
 
 #: A start-up wait checks this often whether the student's program has already ended.
 START_SLICE = 0.05
@@ -118,6 +123,7 @@ class StudentProgram:
         self._stdin_lock = threading.Lock()
         self.process = ChildProcess(
             [self.path], cwd=str(self.path.parent), launcher=LAUNCHER,
+            python=os.environ.get(STUDENT_PYTHON_ENV) or None,
             env={"SOCKET_LAB_NOTES": str(notes_path)}, flood_limit=FLOOD_KILL_CHARS)
         self._watcher = threading.Thread(target=self._answer_prompts, daemon=True,
                                          name="prompts of %s" % self.path.name)

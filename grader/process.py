@@ -12,20 +12,19 @@ loop costs us bounded memory and shows up as a *flood* rather than a hang.
 Callers never sleep: they wait for an event with a deadline (:meth:`ChildProcess.wait_for`
 a text to appear, :meth:`ChildProcess.wait_exit` for the exit). Killing kills the whole
 process tree; how that is done is the only platform-specific part and sits in
-:func:`_spawn_options` and :func:`_kill_tree`.
+``grader/_sandbox.py`` (with the limits for untrusted code).
 """
 
 import codecs
 import collections
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
 
-from . import timeouts
+from . import _sandbox, timeouts
 
 #: Characters of each stream kept in memory: the first half and the last half.
 CAPTURE_LIMIT = 1024 * 1024
@@ -183,30 +182,6 @@ def _pump(stream, capture, limit=None, on_flood=None):
         capture.close()
 
 
-def _spawn_options():
-    """Popen options that put the child in a group of its own, so the tree can be killed."""
-    if os.name == "posix":
-        return {"start_new_session": True}
-    return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
-
-
-def _kill_tree(proc):
-    """Kill the child and everything it started. Portable fallback: kill the child alone."""
-    if proc.poll() is not None and os.name != "posix":
-        return
-    if os.name == "posix":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return
-        except (ProcessLookupError, PermissionError):
-            pass
-    elif proc.poll() is None:
-        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    if proc.poll() is None:
-        proc.kill()
-
-
 def child_env(extra=None):
     """The environment of a child: ours, with UTF-8 stdio forced and unbuffered output."""
     env = dict(os.environ)
@@ -269,7 +244,7 @@ class ChildProcess:
         self.proc = subprocess.Popen(
             self.args, cwd=cwd, env=child_env(env),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            **_spawn_options())
+            **_sandbox.spawn_options())
         self.stdout = Capture()
         self.stderr = Capture()
         self._readers = [
@@ -288,7 +263,7 @@ class ChildProcess:
 
     def _flood(self, stream):
         self.flooded = stream
-        _kill_tree(self.proc)
+        _sandbox.kill_tree(self.proc)
 
     # -- input -------------------------------------------------------------------------
     def write_line(self, line):
@@ -347,7 +322,7 @@ class ChildProcess:
 
     # -- ending ------------------------------------------------------------------------
     def kill(self):
-        _kill_tree(self.proc)
+        _sandbox.kill_tree(self.proc)
         self.proc.wait(timeouts.EXIT)
         self.drain()
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):

@@ -147,7 +147,7 @@ class Batch:
     """A class being graded into ``out``."""
 
     def __init__(self, submissions, out, jobs=2, resume=False, lang="en",
-                 timeout=SUBMISSION_TIMEOUT, progress=None):
+                 timeout=SUBMISSION_TIMEOUT, progress=None, keyword=None):
         self.submissions = submissions
         self.out = Path(out)
         self.jobs = max(1, int(jobs))
@@ -155,6 +155,7 @@ class Batch:
         self.lang = lang
         self.timeout = timeout
         self.progress = progress
+        self.keyword = keyword
         self.results = self.out / RESULTS_DIR
         self.reports = self.out / REPORTS_DIR
         self.log_lines = []
@@ -187,18 +188,22 @@ class Batch:
         for index in range(self.jobs):
             slots.put(index)
         ticker = Progress(len(self.submissions), skipped, self.progress)
+        pool = concurrent.futures.ThreadPoolExecutor(self.jobs)
         try:
-            with concurrent.futures.ThreadPoolExecutor(self.jobs) as pool:
-                futures = [pool.submit(self._grade_in_slot, sub, slots, uid_base, ticker)
-                           for sub in todo]
-                for future in concurrent.futures.as_completed(futures):
-                    future.result()
+            futures = [pool.submit(self._grade_in_slot, sub, slots, uid_base, ticker)
+                       for sub in todo]
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
         except KeyboardInterrupt:
+            # Keep what is finished; whoever is half graded leaves no result behind.
             self._stopping.set()
+            for future in futures:
+                future.cancel()
             for child in list(self._running):
                 child.kill()
             raise
         finally:
+            pool.shutdown(wait=True)
             ticker.finish()
             shutil.rmtree(str(self.workdir), ignore_errors=True)
         return load_results(self.results)
@@ -209,7 +214,8 @@ class Batch:
         slot = slots.get()
         try:
             row = self.grade_one(submission, slot, uid_base)
-            ticker.done(submission.student, row)
+            if not self._stopping.is_set():
+                ticker.done(submission.student, row)
         finally:
             slots.put(slot)
 
@@ -237,6 +243,8 @@ class Batch:
                 "--result-json", str(result_path),
                 "--client", str(client or scratch / CLIENT),
                 "--server", str(server or scratch / SERVER)]
+        if self.keyword:
+            args += ["-k", self.keyword]
         grader = ChildProcess(args, cwd=str(Path(__file__).resolve().parent.parent), env=env)
         self._running.add(grader)
         try:
@@ -251,6 +259,7 @@ class Batch:
         row["seconds"] = round(time.monotonic() - started, 2)
         report = strip_progress(grader.stdout.text)
         if self._stopping.is_set():
+            shutil.rmtree(str(scratch), ignore_errors=True)
             return row  # interrupted: leave no result, so --resume grades it again
         if row["status"] == "ok":
             try:

@@ -20,6 +20,12 @@ SEND_FAILURES = re.compile(r"Bad file descriptor|Broken pipe|BrokenPipeError|Con
                            r"ConnectionAbortedError|WinError 10038|WinError 10054|not a socket")
 
 
+#: Exceptions that the sandbox's limits raise (Python ignores SIGXFSZ, so a file over the
+#: size limit is an OSError; the address-space limit is a MemoryError).
+LIMIT_CRASHES = re.compile(r"^MemoryError|File too large|Resource temporarily unavailable|"
+                           r"Too many open files")
+
+
 def static_findings(source):
     """Hint ids that the source text itself supports (empty if it does not parse)."""
     try:
@@ -103,6 +109,9 @@ def diagnose(proposed, stderr, notes, flooded, source, prompts_changed=""):
         add("network-refused", "%s %s:%s" % (refused[0].get("op"), refused[0].get("host"),
                                              refused[0].get("port")))
     crashes = exception_lines(stderr)
+    limited = [line for line in crashes if LIMIT_CRASHES.search(line)]
+    if limited:
+        add("resource-limit", limited[-1][:200])
     if any("changed size during iteration" in line for line in crashes):
         add("dict-changed")
     if any("UnicodeDecodeError" in line for line in crashes) and "split-character" in proposed:

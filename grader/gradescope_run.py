@@ -26,6 +26,8 @@ def main():
     root = Path(os.environ.get(ROOT_ENV, "/autograder"))
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix" and os.geteuid() == 0:
+        os.chmod(str(results), 0o700)  # the sandbox user can neither read nor write it
     here = Path(__file__).resolve().parent.parent
     lang_file = here / "grader_lang"
     lang = lang_file.read_text(encoding="utf-8").strip() if lang_file.is_file() else "zh"

@@ -157,6 +157,11 @@ HINTS = {
         "消息被发回给了发送者自己。转发时跳过发送者: if addr == sender: continue。",
         "A message was sent back to its own sender. Skip the sender when relaying: "
         "`if addr == sender: continue`."),
+    "resource-limit": Hint(
+        0,
+        "你的程序超出了评分时的资源限制, 被系统停止了: {detail}。检查是否有无限循环地创建进程、写文件或分配内存。",
+        "Your program went over a limit of the grading sandbox and was stopped: {detail}. "
+        "Look for a loop that starts processes, writes a file or allocates memory."),
     "flood": Hint(
         0,
         "你的程序输出了好几MB的内容, 评分程序把它停下了。找一找在循环里 print 的地方 (例如调试用的 print)。",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from . import diagnose, results
+from . import _sandbox, diagnose, results
 from .lab import Finding
 from .peers import trimmed
 
@@ -143,7 +143,9 @@ class GraderPlugin:
         programs = lab.programs
         for program in programs:
             if not program.running:
-                program.process.drain()  # all it wrote, before we judge by it
+                # All it wrote, before we judge by it; processes it left behind would hold
+                # its pipes open, so its whole process group goes first.
+                program.process.kill()
         evidence.stdout_tail = "\n".join(timed_tail(p.process.stdout, zero) for p in programs)
         evidence.stderr_tail = "\n".join(timed_tail(p.process.stderr, zero) for p in programs)
         role = PART_FILE.get(part_of(item), "client")
@@ -157,6 +159,11 @@ class GraderPlugin:
             prompts_changed="")
         evidence.hint_details.update({k: v for k, v in getattr(error, "details", {}).items()
                                       if k not in evidence.hint_details})
+        limits = [_sandbox.describe_end(p.process.proc.poll()) for p in programs]
+        limits = [limit for limit in limits if limit]
+        if limits:
+            evidence.hints.insert(0, "resource-limit")
+            evidence.hint_details["resource-limit"] = limits[0]
         return evidence
 
     def pytest_sessionfinish(self, session):

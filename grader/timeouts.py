@@ -28,4 +28,4 @@ SOCKET = 5.0
 #: How long a check waits to be sure something does *not* arrive (a message relayed back
 #: to its sender, say). A wait for absence can only end by time; it follows a positive
 #: event (another client received the same message) so the absent bytes had every chance.
-ABSENCE = 0.3
+ABSENCE = 0.15

@@ -74,7 +74,7 @@ EXPECTED_PROMPTS = {"client": ("ip", "port"), "server": ("port", "mode", "max")}
 STUDENT_PYTHON_ENV = "SOCKET_LAB_STUDENT_PYTHON"
 
 #: A start-up wait checks this often whether the student's program has already ended.
-START_SLICE = 0.05
+START_SLICE = 0.02
 
 #: At most this many prompts are answered per program (a re-prompt loop ends here).
 MAX_ANSWERS = 20
@@ -140,7 +140,7 @@ class StudentProgram:
                 pending = self._answer_in(pending)
                 if capture.closed:
                     return
-                capture.changed.wait(timeouts.SHORT)
+                capture.changed.wait(timeouts.CHECK)
 
     def _answer_in(self, text):
         """Answer every prompt in ``text``; return what is left to look at later."""
@@ -196,7 +196,7 @@ class StudentProgram:
     def output_size(self):
         return self.process.stdout.total_chars + self.process.stderr.total_chars
 
-    def wait_output(self, pattern, timeout=timeouts.SHORT, since=0):
+    def wait_output(self, pattern, timeout=timeouts.CHECK, since=0):
         """True once ``pattern`` (str or regex) appeared on stdout (after position
         ``since``, see ``output_mark``); False at the deadline or when the program ended
         without printing it."""
@@ -231,7 +231,7 @@ class StudentProgram:
 
     def kill(self):
         self.process.kill()
-        self._watcher.join(timeouts.SHORT)
+        self._watcher.join(timeouts.CHECK)
 
 
 # ------------------------------------------------------------------- classroom servers
@@ -282,10 +282,10 @@ class ClassroomServer:
                 self._changed.wait(left)
             return True
 
-    def wait_joined(self, count=1, timeout=timeouts.SHORT):
+    def wait_joined(self, count=1, timeout=timeouts.CHECK):
         return self._wait(lambda: len(self.joined) >= count, timeout)
 
-    def wait_read(self, text, timeout=timeouts.SHORT):
+    def wait_read(self, text, timeout=timeouts.CHECK):
         """True once ``text`` (as UTF-8) arrived from some client."""
         needle = text.encode("utf-8")
         return self._wait(lambda: any(needle in data for data in self.read.values()), timeout)
@@ -448,7 +448,7 @@ class Lab:
 
     # -- stuck starts -----------------------------------------------------------------------
     def _start_timeout(self, program):
-        return timeouts.SHORT
+        return timeouts.CHECK
 
     def _check_not_stuck(self, path, mode):
         finding = (self.stuck_starts.get((str(path), mode))

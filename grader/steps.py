@@ -30,7 +30,7 @@ def client_with_peer(lab):
     return client, lab.client_accepted(client, listener)
 
 
-def peer_gets(peer, text, zh, en, hints, timeout=timeouts.SHORT):
+def peer_gets(peer, text, zh, en, hints, timeout=timeouts.CHECK):
     """Wait until ``peer`` has received ``text``; otherwise fail with what it did get."""
     try:
         peer.wait_for(text, timeout=timeout)
@@ -50,7 +50,7 @@ def peer_sees_end(peer, zh, en, hints, timeout=timeouts.EXIT_BAR):
              got="still open after %.0f s" % timeout, hints=hints)
 
 
-def printed(program, text, zh, en, hints, timeout=timeouts.SHORT):
+def printed(program, text, zh, en, hints, timeout=timeouts.CHECK):
     """Wait until ``text`` appears on the student's stdout; otherwise fail."""
     if not program.wait_output(text, timeout):
         fail(zh, en, expected="stdout shows %r" % (text,),

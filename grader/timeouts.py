@@ -9,6 +9,12 @@ failure. Raise them here, never inline.
 #: Waiting for something that should happen almost at once (a prompt, an echo on loopback).
 SHORT = 5.0
 
+#: What a check of the grader gives a student's program to do something it should do at
+#: once (print a line it received, relay a message, connect). A correct program takes
+#: milliseconds, even two to a core in a batch; a broken one costs this much per wait, and
+#: a class has many of those.
+CHECK = 3.0
+
 #: Waiting for a process to exit after it was told to (``q`` typed, peer gone).
 #: The lab's acceptance bar is "exits within 2 s"; tests assert against EXIT_BAR and
 #: only use this longer value to avoid hanging when the bar is missed.

@@ -56,7 +56,7 @@ def expect_departure(lab, server, leaver, others, marks, closed_by_us=False):
         return
     peer_sees_end(leaver, zh="%s 离开后, 服务器没有关闭它的连接。" % leaver.name,
                   en="After %s left, the server did not close its connection." % leaver.name,
-                  hints=["wrong-client", "no-departure-notice"], timeout=timeouts.SHORT)
+                  hints=["wrong-client", "no-departure-notice"], timeout=timeouts.CHECK)
 
 
 def room_still_works(lab, sender, receiver, text):
@@ -112,7 +112,7 @@ def test_hub_many_talking(lab):
 
     try:
         pump(peers, lambda p: all(tag.encode() in p.received for tag in tags_for(p)),
-             timeout=timeouts.SHORT, what="all the other clients' messages")
+             timeout=timeouts.CHECK, what="all the other clients' messages")
     except WaitTimeout as missing:
         fail("几个客户端同时说话时, 有消息没有转发到。", "With several clients talking, messages went missing.",
              expected="each client gets the %d messages of the other three" % (3 * TALK_ROUNDS),
@@ -195,7 +195,7 @@ def test_hub_join_while_talking(lab):
             lab.send(joiner, "hello from %s;" % joiner.name)
         pump([a], lambda p: all(("hello from %s;" % j.name).encode() in p.received
                                 for j in joiners),
-             timeout=timeouts.SHORT, what="the newcomers' hellos")
+             timeout=timeouts.CHECK, what="the newcomers' hellos")
         # Then everyone says a last word, which everyone else must get: a relaying thread
         # that died in the churn leaves its client's last word undelivered.
         everyone = [a, b] + joiners
@@ -204,7 +204,7 @@ def test_hub_join_while_talking(lab):
             lab.send(peer, finals[peer].decode())
         pump(everyone, lambda p: all(final in p.received for other, final in finals.items()
                                      if other is not p),
-             timeout=timeouts.SHORT, what="everyone's last word")
+             timeout=timeouts.CHECK, what="everyone's last word")
     except WaitTimeout as missing:
         fail("有客户端加入或离开时, 聊天室出了问题: 之后的消息没有转发给所有人。",
              "While clients joined and left, the room broke: later messages did not reach everyone.",
@@ -232,7 +232,7 @@ class Talker:
             for number in range(TALK_LIMIT):
                 with self._changed:
                     while number >= self.allowed and not self._stop.is_set():
-                        self._changed.wait(timeouts.SHORT)
+                        self._changed.wait(timeouts.CHECK)
                 if self._stop.is_set():
                     break
                 for peer, tag in self.peers:
@@ -250,7 +250,7 @@ class Talker:
 
     def wait_sent(self, count):
         """Wait until ``count`` messages went out (or the talk ended, or the deadline)."""
-        deadline = time.monotonic() + timeouts.SHORT
+        deadline = time.monotonic() + timeouts.CHECK
         with self._changed:
             while self.sent < count and not self.done:
                 left = deadline - time.monotonic()
@@ -267,7 +267,7 @@ class Talker:
         self._stop.set()
         with self._changed:
             self._changed.notify_all()
-        self._thread.join(timeouts.SHORT)
+        self._thread.join(timeouts.CHECK)
 
 
 @pytest.mark.check(points=2, zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝吗?")
@@ -278,7 +278,7 @@ def test_hub_room_full(lab):
     third = lab.connect(server, "C")
     peer_sees_end(third, zh="最大客户端数量是 2, 第三个客户端却被留在了聊天室里。",
                   en="With at most 2 clients, a third client was let in and kept.",
-                  hints=["listen-backlog"], timeout=timeouts.SHORT)
+                  hints=["listen-backlog"], timeout=timeouts.CHECK)
     lab.send(a, "two of us")
     peer_gets(b, "two of us", zh="拒绝第三个客户端后, 聊天室不再转发消息。",
               en="After turning the third client away, the room stopped relaying.",

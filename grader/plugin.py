@@ -57,6 +57,9 @@ class GraderPlugin:
     # -- set-up -------------------------------------------------------------------------
     def pytest_configure(self, config):
         config.grader = self
+        # pytest's own failure text re-parses source files with ast for every failed check
+        # (over a second for a skeleton); the report is ours, so the cheap native one will do.
+        config.option.tbstyle = "native"
         config.grader_workdir = self.workdir = tempfile.mkdtemp(prefix="socket-lab-")
         config.addinivalue_line("markers", "check(points, zh): a graded check worth `points`; "
                                            "`zh` is its question in Chinese")

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from . import results
 from .plugin import PARTS, GraderPlugin, checks_dir, environment_for_pytest, part_of
 
 #: Last-resort stop per check (seconds). Every wait in a check has its own, much shorter,
@@ -46,7 +47,13 @@ def grade(client, server, lang="en", keyword=None, extra=(), progress=None):
             progress.flush()
 
     plugin = GraderPlugin(client, server, lang=lang, on_result=show)
-    pytest.main(pytest_args(keyword, extra), plugins=[plugin])
+    status = pytest.main(pytest_args(keyword, extra), plugins=[plugin])
+    if status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        plugin.result.checks.append(results.CheckResult(
+            id="pytest", part="grader", title_en="Running the checks", title_zh="运行检查",
+            points=0, status=results.ERROR,
+            error="pytest could not run the checks (exit status %d); run python -m pytest "
+                  "grader/checks to see why" % status))
     if shown and progress is not None:
         progress.write("\n\n")
     return plugin.result

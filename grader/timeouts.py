@@ -23,7 +23,7 @@ EXIT_BAR = 2.0
 
 #: Waiting for a chat room to relay one short message (a probe while clients join). A
 #: room that never relays fails every hub check, so this bounds what that costs.
-RELAY = 2.0
+RELAY = 1.0
 
 #: Waiting for a bulk exchange to finish (many clients, many messages).
 LONG = 30.0

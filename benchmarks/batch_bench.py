@@ -93,6 +93,9 @@ def main(argv=None):
         differ = [(row["student"], row["total"], alone[row["student"].split("-", 1)[1]])
                   for row in rows if row["total"] != alone[row["student"].split("-", 1)[1]]]
         print("students whose batch score differs from grading alone: %s" % (differ or "none"))
+        for student, _, _ in differ:  # show why, from the report the student would read
+            report = (work / "out" / "reports" / ("%s.txt" % student)).read_text(encoding="utf-8")
+            print("--- %s ---\n%s" % (student, report[report.find("Checks not passed"):][:3000]))
         print(json.dumps({"benchmark": "batch", "students": args.students, "jobs": args.jobs,
                           "wall_s": round(wall, 1), "differ": len(differ),
                           "python": sys.version.split()[0]}))

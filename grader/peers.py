@@ -18,6 +18,7 @@ time, as a check for absence must.
 """
 
 import os
+import random
 import selectors
 import socket
 import struct
@@ -52,7 +53,10 @@ def free_port(host=LOOPBACK):
     if os.environ.get(PORTS_ENV):
         start, end = (int(part) for part in os.environ[PORTS_ENV].split("-"))
         for _ in range(end - start + 1):
-            port = _next_in_range[0] if _next_in_range[0] is not None else start
+            # Each grader starts at a random place in its range, so that one grader does not
+            # hand out a port its predecessor in the same range used moments ago.
+            port = (_next_in_range[0] if _next_in_range[0] is not None
+                    else random.randint(start, end))
             _next_in_range[0] = start if port >= end else port + 1
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 try:

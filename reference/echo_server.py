@@ -19,6 +19,9 @@ REPLY = '收到: {text}'
 #: What a client reads when ``max_clients`` are already connected; then it is closed.
 FULL_NOTICE = '服务器已满(最多{max_clients}人), 请稍后再试'
 
+assert REPLY.endswith('{text}'), REPLY
+_REPLY_PREFIX = REPLY.format(text='').encode('utf-8')
+
 
 class EchoServer(InstructorServer):
     """Echoes each chunk a client sends back to that client as ``收到: <text>``.
@@ -30,8 +33,11 @@ class EchoServer(InstructorServer):
     NAME = 'echo server'
     DEFAULT_PORT = 10000
 
+    def on_chunk(self, client, data):
+        self.send_to(client, _REPLY_PREFIX + data)   # the bytes it sent: no re-encoding
+
     def on_text(self, client, text):
-        self.send_to(client, REPLY.format(text=text).encode('utf-8'))
+        self.on_chunk(client, text.encode('utf-8'))
 
     # Flow control: answers are as big as what the client sends, so a client that sends
     # without reading would grow its answers without bound. Stop reading from it while

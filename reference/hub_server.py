@@ -9,14 +9,17 @@ leave, announced to the others as ``<addr>已经离开了``; a newcomer is annou
     python -m reference.hub_server --host 127.0.0.1      # this computer only
 
 It is one ``InstructorServer`` (see ``reference._instructor`` for how connections,
-decoding, limits and logging work); this module only decides who hears what.
+decoding, limits, writing and logging work); this module only decides who hears what.
+A relay is the sender's prefix (``<addr> : ``, encoded once when it joins) followed by the
+very bytes it sent, so a message costs no decoding, formatting or encoding per recipient
+or even per message.
 """
 import sys
 
 from reference._instructor import InstructorServer, ServerThread, run_cli, serve_in_thread
 
 __all__ = ['HubServer', 'ServerThread', 'serve_in_thread',
-           'RELAY', 'JOIN_NOTICE', 'LEAVE_NOTICE', 'FULL_NOTICE', 'QUIT', 'main']
+           'RELAY', 'JOIN_NOTICE', 'LEAVE_NOTICE', 'FULL_NOTICE', 'QUIT', 'is_quit', 'main']
 
 #: How a chunk of text from one client reaches the others.
 RELAY = '{addr} : {text}'
@@ -28,6 +31,28 @@ LEAVE_NOTICE = '{addr}已经离开了'
 FULL_NOTICE = '聊天室已满(最多{max_clients}人), 请稍后再试'
 #: A chunk that is exactly this, whitespace aside, means "I am leaving".
 QUIT = 'q'
+
+# The prefix of a relay is RELAY up to its text: the text must come last.
+assert RELAY.endswith('{text}'), RELAY
+#: The ASCII characters that str.strip() removes (it also removes Unicode spaces).
+_ASCII_WHITESPACE = b' \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f'
+_QUIT_BYTES = QUIT.encode('ascii')
+
+
+def is_quit(data):
+    """``data.decode().strip() == QUIT`` for a chunk of UTF-8, without decoding most chunks.
+
+    Once its ASCII whitespace is stripped, a chunk that begins and ends with ASCII
+    characters would be stripped no further by ``str.strip``, so it is the quit only if
+    it is exactly ``q``. Only a chunk that begins or ends with a non-ASCII character
+    (perhaps a Unicode space such as U+3000) needs decoding to tell.
+    """
+    core = data.strip(_ASCII_WHITESPACE)
+    if core == _QUIT_BYTES:
+        return True
+    if not core or (core[0] < 0x80 and core[-1] < 0x80):
+        return False
+    return data.decode('utf-8').strip() == QUIT
 
 
 class HubServer(InstructorServer):
@@ -41,13 +66,21 @@ class HubServer(InstructorServer):
     DEFAULT_PORT = 10001
 
     def on_join(self, client):
+        client.relay_prefix = self._relay_prefix(client)
         self.broadcast(JOIN_NOTICE.format(addr=client.label), exclude=client)
 
-    def on_text(self, client, text):
-        if text.strip() == QUIT:
+    def on_chunk(self, client, data):
+        if is_quit(data):
             self.disconnect(client, QUIT)
             return
-        self.broadcast(RELAY.format(addr=client.label, text=text), exclude=client)
+        try:
+            prefix = client.relay_prefix
+        except AttributeError:  # a subclass's on_join did not call ours
+            prefix = client.relay_prefix = self._relay_prefix(client)
+        self.send_to_all(prefix + data, exclude=client)
+
+    def on_text(self, client, text):
+        self.on_chunk(client, text.encode('utf-8'))
 
     def on_leave(self, client, reason):
         self.broadcast(LEAVE_NOTICE.format(addr=client.label))
@@ -57,12 +90,11 @@ class HubServer(InstructorServer):
 
     def broadcast(self, text, exclude=None):
         """Send ``text`` to every client but ``exclude``, encoded once for all of them."""
-        data = text.encode('utf-8')
-        # send_to never changes the registry (drops wait until this event is handled),
-        # so walking it directly is safe and costs no copy per message.
-        for client in self.clients:
-            if client is not exclude:
-                self.send_to(client, data)
+        self.send_to_all(text.encode('utf-8'), exclude=exclude)
+
+    @staticmethod
+    def _relay_prefix(client):
+        return RELAY.format(addr=client.label, text='').encode('utf-8')
 
 
 def main(argv=None):

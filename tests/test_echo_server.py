@@ -47,6 +47,19 @@ def test_chinese_split_across_two_sends_comes_back_intact(peers):
         assert bytes(client.received) == reply('你好')
 
 
+def test_one_byte_at_a_time_is_answered_a_whole_character_at_a_time(peers):
+    recorder = ReadRecorder()
+    with serve_in_thread(EchoServer(port=0, recorder=recorder)) as echo:
+        client = peers.connect(echo.port)
+        text = '好a'
+        for byte in text.encode('utf-8'):
+            client.send(bytes([byte]))
+            assert recorder.next_read(timeouts.SHORT) == bytes([byte])   # read on its own
+        client.wait_for(reply('a'))
+        # one answer for the character once its third byte came, none for its first two
+        assert bytes(client.received) == reply('好') + reply('a')
+
+
 def test_invalid_utf8_becomes_replacement_characters_and_the_server_goes_on(echo, peers):
     client = peers.connect(echo.port)
     client.send(b'\xffok')

@@ -12,8 +12,10 @@ from reference.hub_server import (
     FULL_NOTICE,
     JOIN_NOTICE,
     LEAVE_NOTICE,
+    QUIT,
     RELAY,
     HubServer,
+    is_quit,
     serve_in_thread,
 )
 from tests.conftest import ReadRecorder
@@ -143,6 +145,24 @@ def test_invalid_utf8_becomes_replacement_characters_and_the_room_goes_on(hub, p
     b.wait_for(relay(a, '\ufffd\ufffdbad'))
     a.send('fine')
     b.wait_for(relay(a, 'fine'))
+
+
+@pytest.mark.parametrize('text', [
+    'q', ' q', 'q\n', '\tq \r\n', '\u3000q', 'q\u3000', '\x1cq\x1f', '\u00a0q\u2003',
+    'qq', 'Q', 'a q', 'q!', '', '   ', '你q', 'q你', '\u3000', 'x' * 100 + 'q',
+])
+def test_is_quit_says_exactly_what_decoding_and_stripping_would(text):
+    """The hub tells "q" from a message on the bytes; it must agree with str.strip()."""
+    assert is_quit(text.encode('utf-8')) == (text.strip() == QUIT)
+
+
+def test_a_relay_is_the_very_bytes_the_sender_sent(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    for data in (b'plain ascii \x00\x7f', '汉字 and ASCII'.encode('utf-8'),
+                 '\U0001f600 emoji'.encode('utf-8')):
+        a.send(data)
+        b.wait_for(a.addr.encode('utf-8') + b' : ' + data)
+    assert bytes(b.received).endswith('\U0001f600 emoji'.encode('utf-8'))
 
 
 def test_newcomer_beyond_max_clients_is_told_and_closed(peers):

@@ -118,3 +118,12 @@ def test_no_student_process_outlives_the_grading():
         except OSError:
             pass
     assert leftovers == []
+
+
+def test_repeat_runs_every_check_again_and_says_whether_any_result_changed():
+    run = run_grader("--reference", "-k", "client_sends or client_chinese", "--lang", "en",
+                     "--repeat", "2")
+    out = run.stdout.decode("utf-8")
+    assert run.returncode == 0
+    assert "Repeated 2 times: every check gave the same result." in out
+    assert run_grader("--repeat", "0").returncode == 2

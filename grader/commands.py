@@ -10,6 +10,7 @@ Each returns the process's exit status: 0 done, 2 bad arguments, 3 the grader fa
 
 import argparse
 import os
+import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -52,6 +53,10 @@ def batch(argv):
         submissions = batching.discover(args.submissions)
     except ValueError as error:
         parser.error(str(error))
+    # Ctrl-C (SIGINT) is how a batch is stopped with its finished results kept. A shell
+    # that starts a command in the background without job control makes it ignore SIGINT,
+    # and Python then leaves it ignored: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run = batching.Batch(submissions, args.out, jobs=args.jobs, resume=args.resume,
                          lang=args.lang or detect_lang(), timeout=args.timeout,
                          progress=sys.stderr, keyword=args.keyword)

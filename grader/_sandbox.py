@@ -17,7 +17,8 @@ applies it to itself, so there is no ``preexec_fn`` in a grader that runs thread
 Limits (per process; RLIMIT_NPROC counts every process and thread of the user):
 CPU 60 s, address space 1 GiB, file size 16 MiB, 256 open files, and 128 processes and
 threads for a dedicated user (or 128 more than the user has now, when not root). Each
-batch worker uses its own uid, so one student's fork bomb cannot starve another's threads.
+student of a batch gets a uid of its own, so one student's fork bomb (whose dying children
+still count against their uid) cannot starve another's threads.
 
 Stdlib only and importable without the ``grader`` package: the launcher loads it by path.
 """

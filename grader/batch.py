@@ -188,6 +188,7 @@ class Batch:
         for index in range(self.jobs):
             slots.put(index)
         ticker = Progress(len(self.submissions), skipped, self.progress)
+        self._numbers = {sub.student: number for number, sub in enumerate(self.submissions)}
         pool = concurrent.futures.ThreadPoolExecutor(self.jobs)
         try:
             futures = [pool.submit(self._grade_in_slot, sub, slots, uid_base, ticker)
@@ -231,7 +232,11 @@ class Batch:
             row.update(status="unreadable", notes=["cannot unpack: %s" % error])
             return self._write(submission, row, "", None)
         client, server = find_file(scratch, CLIENT), find_file(scratch, SERVER)
-        uid = uid_base + slot if uid_base is not None else None
+        # A uid per student, not per worker: what one student's processes leave behind (a
+        # fork bomb's dying children count against their uid's process limit) cannot touch
+        # the next student graded by the same worker.
+        number = self._numbers[submission.student]
+        uid = uid_base + 1 + number if uid_base is not None else None
         _sandbox.prepare_folder(scratch, uid)
         json_path = self.workdir / ("%s-%d.json" % (safe_name(submission.student), slot))
         result_path = json_path.with_suffix(".result.json")

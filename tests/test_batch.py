@@ -123,7 +123,7 @@ def test_hostile_submissions_are_contained_graded_and_logged(tmp_path):
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
     rows = {row[0]: row for row in read_csv(out / "grades.csv")[1:]}
     assert rows["honest"][-2] == "7"
-    for student in ("fork-loop", "big-alloc", "big-file", "results-forger"):
+    for student in ("fork-loop", "big-alloc", "big-file", "results-forger", "file-deleter"):
         assert rows[student][-2] == "0", student
         assert rows[student][-1] == "ok", student
     reports = {student: (out / "reports" / ("%s.txt" % student)).read_text(encoding="utf-8")

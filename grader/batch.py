@@ -39,6 +39,7 @@ from pathlib import Path
 from . import _sandbox
 from .peers import PORTS_ENV
 from .process import ChildProcess
+from .report import write_atomic
 
 CLIENT, SERVER = "chat_client.py", "chat_server.py"
 
@@ -302,13 +303,6 @@ def safe_name(student):
 def strip_progress(text):
     """The report without the live progress line the grader prints first."""
     return re.sub(r"\A(?:评分中 / )?grading: [^\n]*\n+", "", text)
-
-
-def write_atomic(path, text):
-    path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(str(temporary), str(path))
 
 
 def load_results(folder):

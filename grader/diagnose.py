@@ -82,7 +82,7 @@ def exception_lines(stderr):
     return EXCEPTION_LINE.findall(stderr)
 
 
-def diagnose(proposed, stderr, notes, flooded, source, prompts_changed=""):
+def diagnose(proposed, stderr, notes, flooded, source):
     """Hints for a failure: ``(ids, details)``.
 
     Args:
@@ -91,7 +91,6 @@ def diagnose(proposed, stderr, notes, flooded, source, prompts_changed=""):
         notes: the launcher's notes (dicts with ``kind``).
         flooded: True if a program's output was a flood.
         source: the student file's text (for static confirmation).
-        prompts_changed: what ``StudentProgram.prompts_changed()`` said, if anything.
     """
     hints, details = [], {}
 
@@ -118,9 +117,6 @@ def diagnose(proposed, stderr, notes, flooded, source, prompts_changed=""):
         add("split-character")
     if flooded:
         add("empty-recv" if "empty-recv" in proposed else "flood")
-    if prompts_changed:
-        add("prompts-changed", prompts_changed)
-
     static = static_findings(source)
     confirmations = {
         "thread-not-started": "thread-not-started" in static,

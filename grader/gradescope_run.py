@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from . import batch as batching
+from .report import write_atomic
 
 ROOT_ENV = "AUTOGRADER_ROOT"
 
@@ -38,13 +39,13 @@ def main():
     row = rows[0] if rows else {"status": "grader-error"}
     report = out / batching.REPORTS_DIR / "submission.json"
     if row.get("status") == "ok" and report.is_file():
-        batching.write_atomic(results / "results.json", report.read_text(encoding="utf-8"))
+        write_atomic(results / "results.json", report.read_text(encoding="utf-8"))
         status = 0
     else:
         failure = {"score": 0, "execution_time": 0, "visibility": "visible",
                    "output": "GRADER ERROR: the submission could not be graded (%s). %s"
                              % (row.get("status"), " ".join(run.log_lines)), "tests": []}
-        batching.write_atomic(results / "results.json", json.dumps(failure, ensure_ascii=False))
+        write_atomic(results / "results.json", json.dumps(failure, ensure_ascii=False))
         status = 3
     shutil.rmtree(str(out), ignore_errors=True)
     return status

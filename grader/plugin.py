@@ -110,23 +110,23 @@ class GraderPlugin:
             title_zh=marker.kwargs.get("zh", doc) if marker else doc, points=points,
             duration=call.duration)
         lab = getattr(item, "lab", None)
+        notes = [note for program in lab.programs for note in program.notes()] if lab else []
         if marker is None:
             check.status, check.error = results.ERROR, "check has no @pytest.mark.check(points=...)"
         elif report.passed:
             check.status, check.score = results.PASSED, points
         elif call.when == "call" and is_student_failure(call.excinfo):
             check.status = results.FAILED
-            check.evidence = self._evidence(lab, call.excinfo.value, item)
+            check.evidence = self._evidence(lab, call.excinfo.value, item, notes)
         else:
             check.status = results.ERROR
             check.error = clip(report.longreprtext)
         if lab is not None:
-            notes = [note for program in lab.programs for note in program.notes()]
-            changed = next((p.prompts_changed() for p in lab.programs if p.prompts_changed()), "")
+            changed = next(filter(None, (p.prompts_changed() for p in lab.programs)), "")
             check.notes, check.note_details = diagnose.notes_of(notes, changed)
         return check
 
-    def _evidence(self, lab, error, item):
+    def _evidence(self, lab, error, item, notes):
         zh, en = (error.zh, error.en) if isinstance(error, Finding) else (None, None)
         message = str(error)
         first, _, rest = message.partition("\n")
@@ -156,10 +156,9 @@ class GraderPlugin:
         evidence.hints, evidence.hint_details = diagnose.diagnose(
             proposed,
             stderr="\n".join(p.stderr for p in programs),
-            notes=[note for p in programs for note in p.notes()],
+            notes=notes,
             flooded=any(p.flooded for p in programs),
-            source=read_source(path),
-            prompts_changed="")
+            source=read_source(path))
         evidence.hint_details.update({k: v for k, v in getattr(error, "details", {}).items()
                                       if k not in evidence.hint_details})
         limits = [_sandbox.describe_end(p.process.proc.poll()) for p in programs]
@@ -236,11 +235,6 @@ def preflight(path):
     except (ValueError, OSError) as error:  # null bytes, unreadable
         return "syntax-error", "%s: %s" % (path.name, error)
     return None
-
-
-def default_paths(root):
-    root = Path(root)
-    return root / "skeleton" / "chat_client.py", root / "skeleton" / "chat_server.py"
 
 
 def checks_dir():

@@ -521,21 +521,26 @@ def to_gradescope(result, lang="en"):
 
 
 def write_json(result, path, lang="en"):
-    """Write ``to_gradescope(result, lang)`` to ``path`` as UTF-8 JSON, atomically.
+    """Write ``to_gradescope(result, lang)`` to ``path`` as UTF-8 JSON, atomically (see
+    :func:`write_atomic`). Returns the path written, as a Path."""
+    text = json.dumps(to_gradescope(result, lang), ensure_ascii=False, indent=2) + "\n"
+    return write_atomic(path, text)
 
-    Parent directories are created. The JSON goes to a temporary file in the same
-    directory first and replaces ``path`` in one step, so a reader (or a crash) never sees
-    half a file. Returns the path written, as a Path.
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` as UTF-8, atomically; parent directories are created.
+
+    The text goes to a temporary file in the same directory first and replaces ``path``
+    in one step, so a reader (or a crash) never sees half a file. Returns the Path.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = to_gradescope(result, lang)
     fd, temporary = tempfile.mkstemp(dir=str(path.parent), prefix="." + path.name + ".",
                                      suffix=".tmp")
     try:
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide reports from co-workers
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, ensure_ascii=False, indent=2)
-            stream.write("\n")
+            stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, str(path))

@@ -8,7 +8,7 @@ free text.
 import re
 
 from . import timeouts
-from .lab import FLOOD_CHARS, fail, relay_pattern
+from .lab import FLOOD_CHARS, fail
 from .peers import trimmed
 from .process import WaitTimeout
 
@@ -77,11 +77,6 @@ def no_flood(program, since, zh, en):
                  "more than %d" % grown if program.flooded else grown,
                  " (the program was stopped)" if program.flooded else ""),
              hints=["empty-recv"])
-
-
-def announced(program, address, since=0):
-    """True if stdout, after position ``since``, names ``address``."""
-    return relay_pattern(address).search(program.stdout[since:]) is not None
 
 
 def warm_up(lab, peer, program, text):

@@ -57,15 +57,25 @@ def printed(program, text, zh, en, hints, timeout=timeouts.CHECK):
              got="stdout ends with %s" % trimmed(program.stdout[-600:], 300), hints=hints)
 
 
-def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR):
-    """Wait until the student's program has ended; otherwise fail (it would hang)."""
-    if program.wait_exit(timeout) is None:
+def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=None):
+    """Wait until the student's program has ended; otherwise fail (it would hang).
+
+    ``since`` is the output size before the event that should end the program: a program
+    that printed a flood's worth after it is still printing in a loop, so the empty-recv
+    hint goes first. This is judged after the wait, when the flood has had time to show.
+    """
+    status = program.wait_exit(timeout)
+    flooding = program.flooded or (
+        since is not None and program.output_size() - since > FLOOD_CHARS)
+    if flooding:
+        hints = ["empty-recv"] + [hint for hint in hints if hint != "empty-recv"]
+    if status is None:
         fail(zh, en, expected="the program ends within %.0f s" % timeout,
-             got="still running after %.0f s" % timeout, hints=hints)
+             got="still running after %.0f s%s" % (
+                 timeout, " and printing in a loop" if flooding else ""), hints=hints)
     if program.flooded:
         fail(zh, en, expected="the program ends by itself",
-             got="it printed in a loop until the grader stopped it (a flood)",
-             hints=["empty-recv"] + [hint for hint in hints if hint != "empty-recv"])
+             got="it printed in a loop until the grader stopped it (a flood)", hints=hints)
 
 
 def no_flood(program, since, zh, en):

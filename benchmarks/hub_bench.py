@@ -40,14 +40,21 @@ exactly once, in per-sender order, intact", however the server cut or joined the
 ncat rewrites bytes >= 0x80 as octal escapes, so its completeness can only be judged on
 these ASCII messages; the text probe shows what it does to Chinese.
 
-Measured over the chat only (connecting is excluded): completeness; latency of each
-delivery (from the sender's ``send()`` to the receiver's ``recv()``, one clock: one
-process) p50/p99/max; deliveries/s; the server's CPU (utime+stime from ``/proc/PID/stat``,
+Measured over the chat only (connecting is excluded): completeness; two latencies of each
+delivery, p50/p99/max: *latency* runs from the sender's ``send()`` to the receiver's
+``recv()`` returning here (one process, one clock), so it includes this generator working
+through up to N ready sockets one after another, which N real students' machines would not;
+*arrival* runs to the time the kernel stamped on the bytes as they reached the receiving
+socket (``SO_TIMESTAMPNS``, the stamp of the last segment a read returned, so never early),
+which is the server's share: read, relay, and the loopback hop; deliveries/s; the server's CPU (utime+stime from ``/proc/PID/stat``,
 in clock ticks, and the same from ``/proc/PID/task/*/schedstat`` in ns) per delivery; the
 server's peak RSS (``VmHWM``); this generator's own CPU. A Python generator saturates its
 core before either server does, so CPU per delivery is the fair comparison, and the server
 and the generator are pinned to different cores (``taskset``) when there are two.
 
+Before and after the runs, a probe times one small piece of work over and over for 2 s
+and prints how much of that time the machine was slowed more than 4x (a virtual machine's
+host taking its CPUs away), since a latency tail measured then is the machine's.
 On a machine shared with other work, the latency tail measures the scheduler as much as
 the servers: ``--nice -10`` or ``--realtime 10`` (root) give the servers and the generator
 priority over that work, and ``--repeat R`` alternates R runs of each server and prints the
@@ -71,6 +78,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -102,6 +110,12 @@ PROBE_CHINESE = '你好, 世界'.encode('utf-8')
 PROBE_INVALID = b'\xff\xfebad'
 
 JOIN, LEAVE, RELAY, INFO = 'join', 'leave', 'relay', 'info'
+
+#: Linux's SO_TIMESTAMPNS (socket(7); Python has no name for it): the kernel stamps each
+#: segment with the time it reached the socket, and recvmsg returns the stamp of the last
+#: segment read as a struct timespec in CLOCK_REALTIME.
+SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
+STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, 'CMSG_SPACE') else 0
 
 
 def fail(message, status=2):
@@ -405,6 +419,9 @@ class Load:
         self.selector = selectors.DefaultSelector()
         self.errors = []
         self.latencies = array.array('d')
+        self.arrival_latencies = array.array('d')
+        self.stamped = self.unstamped = 0
+        self.clock_offset = 0.0     # CLOCK_REALTIME - CLOCK_MONOTONIC, set when chatting
         self.delivered = 0
         self.relays = 0         # relay prefixes read while chatting (chunks relayed x readers)
         self.selects = self.recvs = 0
@@ -420,6 +437,8 @@ class Load:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if not reads:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        elif STAMP_SPACE:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         sock.setblocking(False)
         error = sock.connect_ex((LOOPBACK, self.port))
         if error not in (0, errno.EINPROGRESS):
@@ -529,6 +548,7 @@ class Load:
         args = self.args
         rate = args.rate
         count = len(self.senders)
+        self.clock_offset = clock_offset()
         started = time.monotonic()
         self.chat_started = started
         self.selects = self.recvs = 0
@@ -612,10 +632,17 @@ class Load:
         self.selects += 1
         self.recvs += len(ready)
         view = self.read_view
+        stamping = bool(STAMP_SPACE) and not self.clients[0].setup
+        arrived = None
         for key, _ in ready:
             client = key.data
             try:
-                data = bytes(view[:client.sock.recv_into(view)])
+                if stamping and client.reads:
+                    size, ancillary, _, _ = client.sock.recvmsg_into([view], STAMP_SPACE)
+                    arrived = self._arrival(ancillary)
+                else:
+                    size = client.sock.recv_into(view)
+                data = bytes(view[:size])
             except BlockingIOError:
                 continue
             except OSError:
@@ -624,7 +651,18 @@ class Load:
                 client.eof = True
                 self.selector.unregister(client.sock)
                 continue
-            self._feed(client, data, time.monotonic())
+            now = time.monotonic()
+            self._feed(client, data, now, now if arrived is None else arrived)
+
+    def _arrival(self, ancillary):
+        """The monotonic time the kernel stamped on the last segment read, or None."""
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanoseconds = STAMP.unpack_from(data)
+                self.stamped += 1
+                return seconds + nanoseconds * 1e-9 - self.clock_offset
+        self.unstamped += 1
+        return None
 
     def _run_until(self, condition, deadline):
         for _ in range(MAX_TURNS):
@@ -638,7 +676,7 @@ class Load:
 
     # -- judging the streams -------------------------------------------------------------
 
-    def _feed(self, client, data, now):
+    def _feed(self, client, data, now, arrived=None):
         if client.held:
             data = client.held + data
             client.held = b''
@@ -647,7 +685,7 @@ class Load:
         for match in wire.token.finditer(data):
             begin = match.start()
             if begin > pos:
-                self._content(client, data[pos:begin], now)
+                self._content(client, data[pos:begin], now, arrived)
             kind, key = wire.classify(match)
             pos = match.end()
             if kind == RELAY:
@@ -681,9 +719,9 @@ class Load:
         else:
             client.held = data[cut:]
         if cut > pos:
-            self._content(client, data[pos:cut], now)
+            self._content(client, data[pos:cut], now, arrived)
 
-    def _content(self, client, chunk, now):
+    def _content(self, client, chunk, now, arrived=None):
         sender = client.cur
         if sender is None:
             client.stray += len(chunk)
@@ -706,8 +744,11 @@ class Load:
             sent_at = self.sent_at[sender]
             arrivals = self.arrivals[sender]
             append = self.latencies.append
+            append_arrival = self.arrival_latencies.append
+            arrived = now if arrived is None else arrived
             for number in range(first, last):
                 append(now - sent_at[number])
+                append_arrival(arrived - sent_at[number])
                 arrivals[number] += 1
             self.delivered += last - first
             self.last_delivery = now
@@ -733,6 +774,21 @@ class Load:
             client.sock.close()
 
 
+STAMP = struct.Struct('@qq')
+
+
+def clock_offset():
+    """CLOCK_REALTIME minus CLOCK_MONOTONIC, from the closest of a few paired readings."""
+    best = None
+    for _ in range(9):
+        before = time.monotonic()
+        real = time.time()
+        after = time.monotonic()
+        if best is None or after - before < best[0]:
+            best = (after - before, real - (before + after) / 2.0)
+    return best[1]
+
+
 def message_bytes(sender, number, size):
     head = b'[%d.%d]' % (sender, number)
     return head + b'-' * (size - len(head))
@@ -746,6 +802,52 @@ def percentile(ordered, fraction):
 
 def ms(seconds):
     return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+# ------------------------------------------------------------------------- the machine itself
+
+#: The noise probe: how long, how much work per chunk, what counts as a slowed chunk.
+NOISE_SECONDS = 2.0
+NOISE_WORK = 2000
+NOISE_SLOW = 4.0
+
+
+def _noise_chunk():
+    total = 0
+    for number in range(NOISE_WORK):
+        total += number
+    return total
+
+
+def machine_noise(seconds=NOISE_SECONDS):
+    """How steady this CPU is on its own: the same small piece of work (~60 us) timed over
+    and over for ``seconds``, nothing else running in this benchmark. On a virtual machine
+    whose host is busy, every process is slowed many times over for tens of milliseconds at
+    a time, and any latency tail measured then is the machine's, not the server's. Returns
+    the share of the time spent in chunks slower than ``NOISE_SLOW`` x the median, the
+    worst slowdown, and how many such stretches (separated by 100 ms) there were."""
+    chunks = []
+    deadline = time.perf_counter() + seconds
+    for _ in range(MAX_TURNS):
+        started = time.perf_counter()
+        if started > deadline:
+            break
+        _noise_chunk()
+        chunks.append((started, time.perf_counter() - started))
+    if len(chunks) < 10:
+        return None
+    median = statistics.median(took for _, took in chunks)
+    slow = [(when, took) for when, took in chunks if took > NOISE_SLOW * median]
+    stretches, last = 0, None
+    for when, _ in slow:
+        if last is None or when - last > 0.1:
+            stretches += 1
+        last = when
+    return {'seconds': seconds, 'chunk_us': round(median * 1e6, 1),
+            'slowed_time_pct': round(100.0 * sum(took for _, took in slow)
+                                     / sum(took for _, took in chunks), 2),
+            'worst_slowdown': round(max(took for _, took in chunks) / median, 1),
+            'slowed_stretches': stretches}
 
 
 # ------------------------------------------------------------------------- one measured run
@@ -804,6 +906,7 @@ def summarise(load, messages, cpu_before, cpu_after, own_before, own_after):
     tick = os.sysconf('SC_CLK_TCK')
     delivered = load.delivered
     ordered = sorted(load.latencies)
+    arrivals = sorted(load.arrival_latencies)
     wall = load.chat_ended - load.chat_started
     busy = (load.last_delivery or load.chat_ended) - load.chat_started
     ticks = cpu_after[0] - cpu_before[0]
@@ -823,6 +926,12 @@ def summarise(load, messages, cpu_before, cpu_after, own_before, own_after):
         'errors': errors,
         'latency_ms': {'p50': ms(percentile(ordered, 0.50)), 'p99': ms(percentile(ordered, 0.99)),
                        'max': ms(ordered[-1] if ordered else None)},
+        'arrival_latency_ms': {
+            'p50': ms(percentile(arrivals, 0.50)), 'p99': ms(percentile(arrivals, 0.99)),
+            'max': ms(arrivals[-1] if arrivals else None),
+            'min': ms(arrivals[0] if arrivals else None)},
+        'kernel_stamped_reads_pct': (round(100.0 * load.stamped / (load.stamped + load.unstamped), 2)
+                                     if load.stamped + load.unstamped else None),
         'deliveries_per_s': round(delivered / busy) if busy > 0 else None,
         'messages_per_relayed_chunk': round(delivered / load.relays, 2) if load.relays else None,
         'chat_s': round(wall, 3),
@@ -860,6 +969,9 @@ ROWS = [
     ('latency p50 ms', lambda r: r.get('latency_ms', {}).get('p50')),
     ('latency p99 ms', lambda r: r.get('latency_ms', {}).get('p99')),
     ('latency max ms', lambda r: r.get('latency_ms', {}).get('max')),
+    ('arrival p50 ms', lambda r: r.get('arrival_latency_ms', {}).get('p50')),
+    ('arrival p99 ms', lambda r: r.get('arrival_latency_ms', {}).get('p99')),
+    ('arrival max ms', lambda r: r.get('arrival_latency_ms', {}).get('max')),
     ('deliveries/s', lambda r: r.get('deliveries_per_s')),
     ('messages per relayed chunk', lambda r: r.get('messages_per_relayed_chunk')),
     ('server CPU s', lambda r: r.get('server_cpu_s')),
@@ -890,6 +1002,7 @@ RATIOS = {
         lambda r: r.get('server_cpu_us_per_delivery_schedstat'),
     'latency_p99': lambda r: r.get('latency_ms', {}).get('p99'),
     'latency_p50': lambda r: r.get('latency_ms', {}).get('p50'),
+    'arrival_p99': lambda r: r.get('arrival_latency_ms', {}).get('p99'),
     'deliveries_per_s': lambda r: r.get('deliveries_per_s'),
     'peak_rss': lambda r: r.get('memory_kb', {}).get('VmHWM'),
 }
@@ -982,6 +1095,7 @@ def main(argv=None):
         os.sched_setaffinity(0, {args.cpus[1]})
     names = ([] if args.ncat_only else ['hub']) + ([] if args.no_ncat else ['ncat'])
     results = {}
+    noise = {'before': machine_noise()}
     for number in range(args.repeat):
         for name in names:
             for stuck in ([0, args.stuck] if args.stuck else [0]):
@@ -989,7 +1103,13 @@ def main(argv=None):
                     '#%d' % (number + 1) if args.repeat > 1 else '')
                 sys.stderr.write('hub_bench: running %s ...\n' % label)
                 results[label] = run_target(name, args, stuck)
+    noise['after'] = machine_noise()
     print_table(results)
+    for when, probe in noise.items():
+        if probe:
+            print('machine noise %-6s %5.2f %% of %.0f s slowed > %.0fx (worst %.0fx, %d stretches)'
+                  % (when, probe['slowed_time_pct'], probe['seconds'], NOISE_SLOW,
+                     probe['worst_slowdown'], probe['slowed_stretches']))
     ratios = {}
     for label in results:
         if label.startswith('hub'):
@@ -1007,7 +1127,7 @@ def main(argv=None):
     for key, value in ratios.items():
         print('ratio %s: %s' % (key, value))
     print(json.dumps({'benchmark': 'hub_relay', 'python': sys.version.split()[0],
-                      'params': vars(args),
+                      'params': vars(args), 'machine_noise': noise,
                       'results': results, 'ratios': ratios}, ensure_ascii=False))
     return 0
 

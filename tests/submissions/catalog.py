@@ -96,8 +96,9 @@ VARIANTS = [
         expect_hint="dict-changed",
         why=("deleting inside the loop over ip_client kills the leaver's thread before anyone is "
              "told, so both departure checks fail, with RuntimeError in stderr. In the churn of "
-             "join-while-talking the same crash, at every departure, leaves some clients' last "
-             "words undelivered.")),
+             "join-while-talking, A's relay finds a newcomer gone before its own thread closed "
+             "it and calls hub_close_client from its send-failure path: the same crash then "
+             "kills A's relay, and B never gets the rest of A's talk.")),
     # ------------------------------------------------------------ 4: thread never started
     Variant(
         slug="hub-thread-not-started", file="server", mistake=4,

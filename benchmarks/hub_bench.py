@@ -46,11 +46,12 @@ delivery, p50/p99/max: *latency* runs from the sender's ``send()`` to the receiv
 through up to N ready sockets one after another, which N real students' machines would not;
 *arrival* runs to the time the kernel stamped on the bytes as they reached the receiving
 socket (``SO_TIMESTAMPNS``, the stamp of the last segment a read returned, so never early),
-which is the server's share: read, relay, and the loopback hop; deliveries/s; the server's CPU (utime+stime from ``/proc/PID/stat``,
-in clock ticks, and the same from ``/proc/PID/task/*/schedstat`` in ns) per delivery; the
-server's peak RSS (``VmHWM``); this generator's own CPU. A Python generator saturates its
-core before either server does, so CPU per delivery is the fair comparison, and the server
-and the generator are pinned to different cores (``taskset``) when there are two.
+which is the server's share: read, relay, and the loopback hop; deliveries/s; the server's
+CPU (utime+stime from ``/proc/PID/stat``, in clock ticks, and the same from
+``/proc/PID/task/*/schedstat`` in ns) per delivery; the server's peak RSS (``VmHWM``); this
+generator's own CPU. A Python generator saturates its core before either server does, so
+CPU per delivery is the fair comparison, and the server and the generator are pinned to
+different cores (``taskset``) when there are two.
 
 Before and after the runs, a probe times one small piece of work over and over for 2 s
 and prints how much of that time the machine was slowed more than 4x (a virtual machine's
@@ -115,7 +116,8 @@ JOIN, LEAVE, RELAY, INFO = 'join', 'leave', 'relay', 'info'
 #: segment with the time it reached the socket, and recvmsg returns the stamp of the last
 #: segment read as a struct timespec in CLOCK_REALTIME.
 SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
-STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, 'CMSG_SPACE') else 0
+STAMP = struct.Struct('@qq')
+STAMP_SPACE = socket.CMSG_SPACE(STAMP.size) if hasattr(socket, 'CMSG_SPACE') else 0
 
 
 def fail(message, status=2):
@@ -633,9 +635,9 @@ class Load:
         self.recvs += len(ready)
         view = self.read_view
         stamping = bool(STAMP_SPACE) and not self.clients[0].setup
-        arrived = None
         for key, _ in ready:
             client = key.data
+            arrived = None
             try:
                 if stamping and client.reads:
                     size, ancillary, _, _ = client.sock.recvmsg_into([view], STAMP_SPACE)
@@ -651,13 +653,12 @@ class Load:
                 client.eof = True
                 self.selector.unregister(client.sock)
                 continue
-            now = time.monotonic()
-            self._feed(client, data, now, now if arrived is None else arrived)
+            self._feed(client, data, time.monotonic(), arrived)
 
     def _arrival(self, ancillary):
         """The monotonic time the kernel stamped on the last segment read, or None."""
         for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= STAMP.size:
                 seconds, nanoseconds = STAMP.unpack_from(data)
                 self.stamped += 1
                 return seconds + nanoseconds * 1e-9 - self.clock_offset
@@ -774,8 +775,6 @@ class Load:
             client.sock.close()
 
 
-STAMP = struct.Struct('@qq')
-
 
 def clock_offset():
     """CLOCK_REALTIME minus CLOCK_MONOTONIC, from the closest of a few paired readings."""
@@ -802,6 +801,14 @@ def percentile(ordered, fraction):
 
 def ms(seconds):
     return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def latency_summary(values):
+    """p50, p99, max and min of latencies in seconds, in milliseconds."""
+    ordered = sorted(values)
+    return {'p50': ms(percentile(ordered, 0.50)), 'p99': ms(percentile(ordered, 0.99)),
+            'max': ms(ordered[-1] if ordered else None),
+            'min': ms(ordered[0] if ordered else None)}
 
 
 # ------------------------------------------------------------------------- the machine itself
@@ -905,8 +912,6 @@ def run_target(name, args, stuck):
 def summarise(load, messages, cpu_before, cpu_after, own_before, own_after):
     tick = os.sysconf('SC_CLK_TCK')
     delivered = load.delivered
-    ordered = sorted(load.latencies)
-    arrivals = sorted(load.arrival_latencies)
     wall = load.chat_ended - load.chat_started
     busy = (load.last_delivery or load.chat_ended) - load.chat_started
     ticks = cpu_after[0] - cpu_before[0]
@@ -924,14 +929,11 @@ def summarise(load, messages, cpu_before, cpu_after, own_before, own_after):
         'completeness_pct': round(100.0 * delivered / load.expected, 3) if load.expected else None,
         'corrupt_or_misordered': len(load.errors),
         'errors': errors,
-        'latency_ms': {'p50': ms(percentile(ordered, 0.50)), 'p99': ms(percentile(ordered, 0.99)),
-                       'max': ms(ordered[-1] if ordered else None)},
-        'arrival_latency_ms': {
-            'p50': ms(percentile(arrivals, 0.50)), 'p99': ms(percentile(arrivals, 0.99)),
-            'max': ms(arrivals[-1] if arrivals else None),
-            'min': ms(arrivals[0] if arrivals else None)},
-        'kernel_stamped_reads_pct': (round(100.0 * load.stamped / (load.stamped + load.unstamped), 2)
-                                     if load.stamped + load.unstamped else None),
+        'latency_ms': latency_summary(load.latencies),
+        'arrival_latency_ms': latency_summary(load.arrival_latencies),
+        'kernel_stamped_reads_pct': (
+            round(100.0 * load.stamped / (load.stamped + load.unstamped), 2)
+            if load.stamped + load.unstamped else None),
         'deliveries_per_s': round(delivered / busy) if busy > 0 else None,
         'messages_per_relayed_chunk': round(delivered / load.relays, 2) if load.relays else None,
         'chat_s': round(wall, 3),

@@ -57,6 +57,12 @@ def printed(program, text, zh, en, hints, timeout=timeouts.CHECK):
              got="stdout ends with %s" % trimmed(program.stdout[-600:], 300), hints=hints)
 
 
+def flooding(program, since):
+    """True if the program was stopped for a flood, or printed more than a flood's worth
+    since output size ``since``."""
+    return program.flooded or program.output_size() - since > FLOOD_CHARS
+
+
 def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=None):
     """Wait until the student's program has ended; otherwise fail (it would hang).
 
@@ -65,14 +71,13 @@ def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=N
     hint goes first. This is judged after the wait, when the flood has had time to show.
     """
     status = program.wait_exit(timeout)
-    flooding = program.flooded or (
-        since is not None and program.output_size() - since > FLOOD_CHARS)
-    if flooding:
+    looping = program.flooded if since is None else flooding(program, since)
+    if looping:
         hints = ["empty-recv"] + [hint for hint in hints if hint != "empty-recv"]
     if status is None:
         fail(zh, en, expected="the program ends within %.0f s" % timeout,
              got="still running after %.0f s%s" % (
-                 timeout, " and printing in a loop" if flooding else ""), hints=hints)
+                 timeout, " and printing in a loop" if looping else ""), hints=hints)
     if program.flooded:
         fail(zh, en, expected="the program ends by itself",
              got="it printed in a loop until the grader stopped it (a flood)", hints=hints)
@@ -80,8 +85,8 @@ def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=N
 
 def no_flood(program, since, zh, en):
     """Fail if the program printed more than a flood's worth since output size ``since``."""
-    grown = program.output_size() - since
-    if program.flooded or grown > FLOOD_CHARS:
+    if flooding(program, since):
+        grown = program.output_size() - since
         fail(zh, en, expected="a few lines of output",
              got="%s characters of output%s" % (
                  "more than %d" % grown if program.flooded else grown,

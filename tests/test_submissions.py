@@ -5,10 +5,12 @@ Each variant is graded as a student's would be, with the reference standing in f
 the student did not break, and only the checks of the broken file run.
 """
 
+import dataclasses
 import time
 
 import pytest
 
+from grader.report import render_text
 from grader.run import grade
 from tests.conftest import ROOT
 from tests.submissions.catalog import CLIENT_CHECKS, SERVER_CHECKS, VARIANTS
@@ -25,16 +27,12 @@ def grade_variant(variant):
 
 
 def explain(result, ids):
-    """What the grader saw in the checks ``ids``: a failure in CI must say why by itself."""
-    lines = []
-    for check in result.checks:
-        if check.id in ids and check.evidence:
-            evidence = check.evidence
-            lines.append("\n  %s: %s\n    expected %s\n    got %s\n    hints %s\n    stderr %r"
-                         % (check.id, evidence.summary, evidence.expected, evidence.got,
-                            evidence.hints, evidence.stderr_tail[-300:]))
-            lines.extend("\n    | %s" % line for line in evidence.transcripts[-1:])
-    return "".join(lines)
+    """The report a student would read, for the checks ``ids`` only: a failure in CI must
+    say what the grader saw by itself."""
+    if not ids:
+        return ""
+    only = dataclasses.replace(result, checks=[c for c in result.checks if c.id in ids])
+    return "\n" + render_text(only, lang="en", width=100)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.slug for v in VARIANTS])

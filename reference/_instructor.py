@@ -72,10 +72,10 @@ Clients that stop reading
 client's buffer is bounded by ``out_buffer_limit``: a client over it has stopped reading,
 and is dropped (its transport aborted), logged, and announced like any other departure,
 so one stuck student cannot eat the server's memory or stall the room. The limit is
-checked as each outbox is written; a drop found then, or in the middle of handling an
-event, is carried out once that flush or event is finished, so the departure notice it
-causes never nests inside another broadcast and no loop over the registry ever sees the
-registry change. The kernel's own send buffer sits in front of this limit; on
+checked as each outbox is written, which happens only in the flush at the end of a turn
+(or for a client that is leaving already); a drop found then is carried out once that
+flush is finished, so the departure notice it causes never nests inside another broadcast
+and no loop over the registry ever sees the registry change. The kernel's own send buffer sits in front of this limit; on
 Linux it grows to several MiB for a peer that does not read, so ``send_buffer_size``
 (``SO_SNDBUF``) can pin it when detection must be prompt (the tests do). The echo
 server adds flow control on top: while a client's answers wait, it stops reading from
@@ -195,14 +195,13 @@ class ClientConnection(asyncio.BufferedProtocol):
     def __repr__(self):
         return '<ClientConnection %s%s>' % (self.label, '' if self.online else ' (gone)')
 
-    # Each callback hands over to the server, then carries out any drops it caused
-    # (see "Clients that stop reading" in the module docstring).
+    # Each callback hands over to the server. None of them writes (sends are queued for the
+    # flush at the end of the turn), so none can find a client over its limit: the flush
+    # carries out the drops (see "Clients that stop reading" in the module docstring).
 
     def connection_made(self, transport):
         self.transport = transport
         self.server._connection_made(self)
-        if self.server._over_limit:
-            self.server._drop_clients_over_limit()
 
     def get_buffer(self, sizehint):
         return self.server._read_buffer
@@ -212,19 +211,13 @@ class ClientConnection(asyncio.BufferedProtocol):
 
     def data_received(self, data):
         self.server._data_received(self, data)
-        if self.server._over_limit:
-            self.server._drop_clients_over_limit()
 
     def eof_received(self):
         self.server.disconnect(self, 'EOF')
-        if self.server._over_limit:
-            self.server._drop_clients_over_limit()
         return False  # let the transport close its side too
 
     def connection_lost(self, exc):
         self.server._connection_lost(self, exc)
-        if self.server._over_limit:
-            self.server._drop_clients_over_limit()
 
     def pause_writing(self):
         self.server.on_write_paused(self)
@@ -538,7 +531,8 @@ class InstructorServer:
             if transport.is_closing():
                 continue
             transport.write(data)
-            if not client.over_limit and transport.get_write_buffer_size() > limit:
+            if (client.online and not client.over_limit
+                    and transport.get_write_buffer_size() > limit):
                 client.over_limit = True
                 self._over_limit.append(client)
 

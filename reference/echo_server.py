@@ -36,9 +36,6 @@ class EchoServer(InstructorServer):
     def on_chunk(self, client, data):
         self.send_to(client, _REPLY_PREFIX + data)   # the bytes it sent: no re-encoding
 
-    def on_text(self, client, text):
-        self.on_chunk(client, text.encode('utf-8'))
-
     # Flow control: answers are as big as what the client sends, so a client that sends
     # without reading would grow its answers without bound. Stop reading from it while
     # they wait; the kernel then holds back its sends, and nobody else is affected.

@@ -79,9 +79,6 @@ class HubServer(InstructorServer):
             prefix = client.relay_prefix = self._relay_prefix(client)
         self.send_to_all(prefix + data, exclude=client)
 
-    def on_text(self, client, text):
-        self.on_chunk(client, text.encode('utf-8'))
-
     def on_leave(self, client, reason):
         self.broadcast(LEAVE_NOTICE.format(addr=client.label))
 

@@ -73,7 +73,7 @@ def main(argv=None):
               file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
     from .run import grade
-    from .report import detect_lang, render_text, use_color, write_json
+    from .report import detect_lang, render_text, use_color, write_atomic, write_json
 
     lang = args.lang or detect_lang()
     folder = ROOT / "reference" if args.reference else student_folder()
@@ -102,8 +102,7 @@ def main(argv=None):
     if args.json:
         write_json(result, args.json, lang=lang)
     if args.result_json:
-        Path(args.result_json).write_text(json.dumps(result.to_dict(), ensure_ascii=False),
-                                          encoding="utf-8")
+        write_atomic(args.result_json, json.dumps(result.to_dict(), ensure_ascii=False))
     return EXIT_GRADER_ERROR if any(run.grader_errors for run in runs) else EXIT_GRADED
 
 

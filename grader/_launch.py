@@ -133,11 +133,10 @@ class _Notes:
             if key in self.seen:
                 return
             self.seen.add(key)
+            self.open_now()
             try:
-                if self.fd is None:
-                    self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                                      | getattr(os, "O_BINARY", 0), 0o666)
-                os.write(self.fd, _json_line(fields))
+                if self.fd is not None:
+                    os.write(self.fd, _json_line(fields))
             except (OSError, ValueError):
                 pass  # a note must never break the student's program
 

@@ -37,6 +37,7 @@ import zipfile
 from pathlib import Path
 
 from . import _sandbox
+from .lab import LAUNCHER, STUDENT_PYTHON_ENV
 from .peers import PORTS_ENV
 from .process import ChildProcess
 from .report import write_atomic
@@ -124,14 +125,13 @@ def choose_sandbox(workdir):
     probe = Path(tempfile.mkdtemp(prefix="probe-", dir=str(workdir)))
     (probe / CLIENT).write_text(_PROBE, encoding="utf-8")
     _sandbox.prepare_folder(probe, _sandbox.FIRST_SANDBOX_UID)
-    launcher = Path(__file__).resolve().parent / "_launch.py"
     for python in (sys.executable, shutil.which("python3"), "/usr/bin/python3"):
         if not python or not os.path.exists(python):
             continue
         env = dict(os.environ, **{_sandbox.HARDEN_ENV: "1",
                                   _sandbox.UID_ENV: str(_sandbox.FIRST_SANDBOX_UID)})
         try:
-            run = subprocess.run([python, "-u", str(launcher), str(probe / CLIENT)], env=env,
+            run = subprocess.run([python, "-u", str(LAUNCHER), str(probe / CLIENT)], env=env,
                                  cwd=str(probe), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
@@ -243,7 +243,7 @@ class Batch:
         result_path = json_path.with_suffix(".result.json")
         first_port = FIRST_PORT + slot * PORTS_PER_WORKER
         env = {_sandbox.HARDEN_ENV: "1", _sandbox.UID_ENV: str(uid) if uid else "none",
-               "SOCKET_LAB_STUDENT_PYTHON": self.python,
+               STUDENT_PYTHON_ENV: self.python,
                PORTS_ENV: "%d-%d" % (first_port, first_port + PORTS_PER_WORKER - 1)}
         args = ["-m", "grader", "--allow-missing", "--lang", self.lang, "--json", str(json_path),
                 "--result-json", str(result_path),
@@ -360,10 +360,11 @@ def summary(rows, log_lines=(), slowest=5):
         totals = [row["total"] for row in graded]
         lines += ["", "scores (median %g, mean %.1f):" % (statistics.median(totals),
                                                           statistics.mean(totals))]
-        for low in range(0, 100, 10):
-            high = 100 if low == 90 else low + 9.999
-            count = sum(1 for total in totals if low <= total <= high)
-            lines.append("  %3d-%-3d %4d  %s" % (low, min(low + 9, 100) if low < 90 else 100,
+        buckets = [0] * 10   # 0-9, 10-19, ..., 90-100
+        for total in totals:
+            buckets[min(max(int(total // 10), 0), 9)] += 1
+        for low, count in zip(range(0, 100, 10), buckets):
+            lines.append("  %3d-%-3d %4d  %s" % (low, low + 9 if low < 90 else 100,
                                                  count, "#" * count))
     timed = sorted(rows, key=lambda row: -row.get("seconds", 0))[:slowest]
     if timed:

@@ -82,7 +82,7 @@ def exception_lines(stderr):
     return EXCEPTION_LINE.findall(stderr)
 
 
-def diagnose(proposed, stderr, notes, flooded, source):
+def diagnose(proposed, stderr, notes, flooded, source, limits=()):
     """Hints for a failure: ``(ids, details)``.
 
     Args:
@@ -91,6 +91,8 @@ def diagnose(proposed, stderr, notes, flooded, source):
         notes: the launcher's notes (dicts with ``kind``).
         flooded: True if a program's output was a flood.
         source: the student file's text (for static confirmation).
+        limits: how programs that a sandbox limit ended died (``_sandbox.describe_end``);
+            the resource-limit hint then goes first.
     """
     hints, details = [], {}
 
@@ -135,6 +137,11 @@ def diagnose(proposed, stderr, notes, flooded, source):
         add("bare-except")
     if crashes and not todo and not refused:
         add("crash", crashes[-1][:200])
+    if limits:  # the sandbox ended a program: that explains the rest, so it goes first
+        if "resource-limit" in hints:
+            hints.remove("resource-limit")
+        hints.insert(0, "resource-limit")
+        details["resource-limit"] = limits[0]
     return hints, details
 
 

@@ -471,9 +471,11 @@ class Lab:
             else:  # silent, or its last prompt was answered: it is stuck in its own code
                 hints = ["stuck-at-start"]
                 details["stuck-at-start"] = "stdout: " + trimmed(last or "(nothing)", 80)
-        elif program.prompts_changed():
-            hints.append("prompts-changed")
-            details["prompts-changed"] = program.prompts_changed()
+        else:
+            changed = program.prompts_changed()
+            if changed:
+                hints.append("prompts-changed")
+                details["prompts-changed"] = changed
         finding = Finding(zh, en, expected=expected, hints=hints, details=details,
                           got="process %s" % ("still running" if program.running
                                               else "ended with status %s" % program.process.proc.poll()))

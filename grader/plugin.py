@@ -153,19 +153,16 @@ class GraderPlugin:
         evidence.stderr_tail = "\n".join(timed_tail(p.process.stderr, zero) for p in programs)
         role = PART_FILE.get(part_of(item), "client")
         path = self.client_path if role == "client" else self.server_path
+        limits = [_sandbox.describe_end(p.process.proc.poll()) for p in programs]
         evidence.hints, evidence.hint_details = diagnose.diagnose(
             proposed,
             stderr="\n".join(p.stderr for p in programs),
             notes=notes,
             flooded=any(p.flooded for p in programs),
-            source=read_source(path))
+            source=read_source(path),
+            limits=[limit for limit in limits if limit])
         evidence.hint_details.update({k: v for k, v in getattr(error, "details", {}).items()
                                       if k not in evidence.hint_details})
-        limits = [_sandbox.describe_end(p.process.proc.poll()) for p in programs]
-        limits = [limit for limit in limits if limit]
-        if limits:
-            evidence.hints.insert(0, "resource-limit")
-            evidence.hint_details["resource-limit"] = limits[0]
         return evidence
 
     def pytest_sessionfinish(self, session):

@@ -9,6 +9,7 @@ import pytest
 
 from grader.peers import Peer, free_port
 from grader.process import ChildProcess
+from reference._instructor import InstructorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,16 @@ def peers():
     group = PeerGroup()
     yield group
     group.close_all()
+
+
+@pytest.fixture(params=["direct", "transport"])
+def write_path(request, monkeypatch):
+    """Runs a test both ways an in-process instructor server can write: straight to a
+    client's socket while asyncio's transport holds nothing for it (where the event loop
+    allows that), and through the transport alone (as on Windows' proactor loop)."""
+    if request.param == "transport":
+        monkeypatch.setattr(InstructorServer, "_direct_socket", lambda self, sock: None)
+    return request.param
 
 
 @pytest.fixture

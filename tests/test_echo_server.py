@@ -8,6 +8,9 @@ from grader.peers import pump
 from reference.echo_server import FULL_NOTICE, REPLY, EchoServer, serve_in_thread
 from tests.conftest import ReadRecorder
 
+#: Every test here runs with both of the servers' ways of writing (see write_path).
+pytestmark = pytest.mark.usefixtures('write_path')
+
 
 def reply(text):
     return REPLY.format(text=text).encode('utf-8')

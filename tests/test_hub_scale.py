@@ -41,6 +41,9 @@ _JOINED = re.compile(r"^(\(.*\)) joined; (\d+) online$")
 _LEFT = re.compile(r"^(\(.*\)) left \((.*)\); (\d+) online$")
 _REFUSED = re.compile(r"^(\(.*\)) refused: room full")
 
+#: Every test here runs with both of the servers' ways of writing (see write_path).
+pytestmark = pytest.mark.usefixtures('write_path')
+
 
 class RoomLog:
     """A hub's ``log``: keeps every line and who is online, and lets a test wait for a state.

@@ -1,4 +1,5 @@
 """The instructor hub server (the chat room), in-process on a free port, driven by real sockets."""
+import asyncio
 import errno
 import re
 import socket
@@ -8,6 +9,7 @@ import pytest
 
 from grader import timeouts
 from grader.peers import drain, pump
+from reference._instructor import ClientConnection
 from reference.hub_server import (
     FULL_NOTICE,
     JOIN_NOTICE,
@@ -19,6 +21,9 @@ from reference.hub_server import (
     serve_in_thread,
 )
 from tests.conftest import ReadRecorder
+
+#: Every test here runs with both of the servers' ways of writing (see write_path).
+pytestmark = pytest.mark.usefixtures('write_path')
 
 
 def relay(peer, text):
@@ -234,6 +239,154 @@ def test_recorder_sees_each_chunk_read_and_each_chunk_queued(peers):
     ]
     stamps = [record[0] for record in records]
     assert stamps == sorted(stamps)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing: one turn's bytes in order, straight to the socket or through the transport
+
+
+def connection_of(hub, peer):
+    """The hub's ClientConnection for ``peer`` (call it on the hub's thread)."""
+    return next(conn for conn in hub.server.clients if conn.addr == peer.address)
+
+
+def test_what_one_turn_queues_reaches_each_client_in_that_order(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    server = hub.server
+
+    def mixed_turn():
+        ca, cb = connection_of(hub, a), connection_of(hub, b)
+        server.send_to_all(b'<1>')
+        server.send_to(ca, b'<2>')
+        server.send_to_all(b'<3>', exclude=cb)
+        server.send_to(cb, b'<4>')
+        server.send_to_all(b'<5>')
+
+    def broadcasts_only():
+        ca, cb = connection_of(hub, a), connection_of(hub, b)
+        server.send_to_all(b'<6>', exclude=ca)
+        server.send_to_all(b'<7>')
+        server.send_to_all(b'<8>', exclude=cb)
+        server.send_to_all(b'<9>', exclude=cb)
+
+    def none_for_a():
+        ca = connection_of(hub, a)
+        server.send_to_all(b'<10>', exclude=ca)
+        server.send_to_all(b'<11>', exclude=ca)
+
+    for turn in (mixed_turn, broadcasts_only, none_for_a):
+        hub.call(turn)
+    hub.call(server.send_to_all, b'<end>')
+    a.wait_for('<end>')
+    b.wait_for('<end>')
+    assert bytes(a.received) == joined(b).encode() + b'<1><2><3><5><7><8><9><end>'
+    assert bytes(b.received) == b'<1><4><5><6><7><10><11><end>'
+
+
+def test_a_client_leaving_in_the_turn_of_a_broadcast_gets_it_before_the_close(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    server = hub.server
+
+    def last_words_then_leave():
+        ca = connection_of(hub, a)
+        server.send_to_all(b'<last>')
+        server.send_to_all(b'<not for a>', exclude=ca)
+        server.disconnect(ca, QUIT)
+
+    hub.call(last_words_then_leave)
+    a.wait_for_eof()
+    assert bytes(a.received) == joined(b).encode() + b'<last>'
+    b.wait_for(left(a))
+    assert bytes(b.received) == b'<last><not for a>' + left(a).encode()
+
+
+class MadeUpTransport:
+    """Enough of an asyncio transport to bring a made-up client into the room in the middle
+    of a turn (no real connection can be made to arrive there); keeps what it is sent."""
+
+    class _Socket:
+        def setsockopt(self, *args):
+            pass
+
+    def __init__(self, protocol, peername):
+        self.loop = asyncio.get_running_loop()
+        self.protocol = protocol
+        self.peername = peername
+        self.written = bytearray()
+        self.closing = False
+
+    def get_extra_info(self, name):
+        return {'socket': self._Socket(), 'peername': self.peername}.get(name)
+
+    def write(self, data):
+        self.written += data
+
+    def get_write_buffer_size(self):
+        return 0
+
+    def is_closing(self):
+        return self.closing
+
+    def close(self):
+        if not self.closing:
+            self.closing = True
+            self.loop.call_soon(self.protocol.connection_lost, None)
+
+    abort = close
+
+
+def test_a_newcomer_does_not_get_what_was_broadcast_in_its_turn_before_it_joined(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    newcomer_address = ('10.0.0.9', 9)
+
+    def broadcast_then_join():
+        hub.server.send_to_all(b'<before>')
+        newcomer = ClientConnection(hub.server)
+        newcomer.connection_made(MadeUpTransport(newcomer, newcomer_address))
+        return newcomer
+
+    newcomer = hub.call(broadcast_then_join)
+    a.wait_for(JOIN_NOTICE.format(addr=newcomer_address))
+    a.send('hi')
+    b.wait_for(relay(a, 'hi'))   # the newcomer comes after b in the room: written by now
+    assert hub.call(lambda: bytes(newcomer.transport.written)) == relay(a, 'hi').encode()
+    assert bytes(a.received) == (joined(b) + '<before>' + JOIN_NOTICE.format(
+        addr=newcomer_address)).encode()
+
+
+def test_a_slow_reader_gets_every_byte_in_order_and_direct_writes_resume(peers, write_path):
+    block = 4000
+    messages = ['<%d>%s' % (number, 'x' * block) for number in range(40)]
+    # Small kernel buffers: the slow reader's socket is full after a few KiB, so most of
+    # these 160 kB wait in the transport (under the 1 MiB limit: slow is not stuck).
+    server = HubServer(port=0, send_buffer_size=8 * 1024)
+    with serve_in_thread(server) as hub:
+        sender, reader = enter_room(hub, peers, 2, filler=b'x')
+        slow = peers.connect(hub.port, receive_buffer=4096)
+        reader.wait_for(joined(slow))
+        for number, message in enumerate(messages, 1):
+            sender.send(message)
+            pump([reader], lambda peer: peer.filler_count >= number * block,
+                 what='message %d' % number)
+
+        def write_state():
+            conn = connection_of(hub, slow)
+            return (conn.transport.get_write_buffer_size(), conn.sock is not None,
+                    conn.raw_socket is not None)
+
+        backlog, direct, _ = hub.call(write_state)
+        assert backlog > 0 and not direct, 'the transport holds what the socket could not take'
+        expected = b''.join(relay(sender, message).encode() for message in messages)
+        pump([slow], lambda peer: len(peer.received) >= len(expected), what='all 40 messages')
+        assert bytes(slow.received) == expected
+
+        sender.send('after')
+        slow.wait_for(relay(sender, 'after'))
+        backlog, direct, can_go_direct = hub.call(write_state)
+        assert backlog == 0
+        assert direct == can_go_direct, 'direct writes resume once the transport is empty'
+        on_selector_loop = isinstance(hub._loop, asyncio.SelectorEventLoop)
+        assert can_go_direct == (write_path == 'direct' and on_selector_loop)
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,7 +46,9 @@ delivery, p50/p99/max: *latency* runs from the sender's ``send()`` to the receiv
 through up to N ready sockets one after another, which N real students' machines would not;
 *arrival* runs to the time the kernel stamped on the bytes as they reached the receiving
 socket (``SO_TIMESTAMPNS``, the stamp of the last segment a read returned, so never early),
-which is the server's share: read, relay, and the loopback hop; deliveries/s; the server's
+which is the server's share: read, relay, and the loopback hop, split into *pickup* (send
+to the message's first arrival anywhere: the server waking, reading, writing once) and
+*spread* (first arrival to each arrival: its walk over the recipients); deliveries/s; the server's
 CPU (utime+stime from ``/proc/PID/stat``, in clock ticks, and the same from
 ``/proc/PID/task/*/schedstat`` in ns) per delivery; the server's peak RSS (``VmHWM``); this
 generator's own CPU. A Python generator saturates its core before either server does, so
@@ -422,6 +424,7 @@ class Load:
         self.errors = []
         self.latencies = array.array('d')
         self.arrival_latencies = array.array('d')
+        self.arrival_keys = array.array('l')     # which message each arrival was
         self.stamped = self.unstamped = 0
         self.clock_offset = 0.0     # CLOCK_REALTIME - CLOCK_MONOTONIC, set when chatting
         self.delivered = 0
@@ -630,18 +633,21 @@ class Load:
         return True
 
     def _read_turn(self, timeout):
+        """Read every socket that is ready, then judge what came: reading them all first
+        keeps this generator's judging from delaying its reads, which would let the next
+        message reach a socket before the last one was read and lend it the later stamp."""
         ready = self.selector.select(timeout)
         self.selects += 1
         self.recvs += len(ready)
         view = self.read_view
         stamping = bool(STAMP_SPACE) and not self.clients[0].setup
+        reads = []
         for key, _ in ready:
             client = key.data
             arrived = None
             try:
                 if stamping and client.reads:
-                    size, ancillary, _, _ = client.sock.recvmsg_into([view], STAMP_SPACE)
-                    arrived = self._arrival(ancillary)
+                    size, arrived, _, _ = client.sock.recvmsg_into([view], STAMP_SPACE)
                 else:
                     size = client.sock.recv_into(view)
                 data = bytes(view[:size])
@@ -649,11 +655,15 @@ class Load:
                 continue
             except OSError:
                 data = b''
+            reads.append((client, data, time.monotonic(), arrived))
+        for client, data, now, arrived in reads:
             if not data:
                 client.eof = True
                 self.selector.unregister(client.sock)
                 continue
-            self._feed(client, data, time.monotonic(), arrived)
+            if arrived is not None:
+                arrived = self._arrival(arrived)
+            self._feed(client, data, now, arrived)
 
     def _arrival(self, ancillary):
         """The monotonic time the kernel stamped on the last segment read, or None."""
@@ -746,10 +756,13 @@ class Load:
             arrivals = self.arrivals[sender]
             append = self.latencies.append
             append_arrival = self.arrival_latencies.append
+            append_key = self.arrival_keys.append
+            base = sender * self.messages
             arrived = now if arrived is None else arrived
             for number in range(first, last):
                 append(now - sent_at[number])
                 append_arrival(arrived - sent_at[number])
+                append_key(base + number)
                 arrivals[number] += 1
             self.delivered += last - first
             self.last_delivery = now
@@ -801,6 +814,20 @@ def percentile(ordered, fraction):
 
 def ms(seconds):
     return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def arrival_parts(latencies, keys):
+    """Arrival latency in two parts: *pickup*, from a message's send to its first arrival
+    anywhere (the server noticing, reading and writing once), once per message; and
+    *spread*, from that first arrival to each one (the server's walk over the recipients).
+    """
+    first = {}
+    for latency, key in zip(latencies, keys):
+        if latency < first.get(key, float('inf')):
+            first[key] = latency
+    spread = [latency - first[key] for latency, key in zip(latencies, keys)]
+    return {'arrival_pickup_ms': latency_summary(first.values()),
+            'arrival_spread_ms': latency_summary(spread)}
 
 
 def latency_summary(values):
@@ -931,6 +958,7 @@ def summarise(load, messages, cpu_before, cpu_after, own_before, own_after):
         'errors': errors,
         'latency_ms': latency_summary(load.latencies),
         'arrival_latency_ms': latency_summary(load.arrival_latencies),
+        **arrival_parts(load.arrival_latencies, load.arrival_keys),
         'kernel_stamped_reads_pct': (
             round(100.0 * load.stamped / (load.stamped + load.unstamped), 2)
             if load.stamped + load.unstamped else None),
@@ -974,6 +1002,10 @@ ROWS = [
     ('arrival p50 ms', lambda r: r.get('arrival_latency_ms', {}).get('p50')),
     ('arrival p99 ms', lambda r: r.get('arrival_latency_ms', {}).get('p99')),
     ('arrival max ms', lambda r: r.get('arrival_latency_ms', {}).get('max')),
+    ('  pickup p50/p99 ms', lambda r: '%s / %s' % (
+        r.get('arrival_pickup_ms', {}).get('p50'), r.get('arrival_pickup_ms', {}).get('p99'))),
+    ('  spread p50/p99 ms', lambda r: '%s / %s' % (
+        r.get('arrival_spread_ms', {}).get('p50'), r.get('arrival_spread_ms', {}).get('p99'))),
     ('deliveries/s', lambda r: r.get('deliveries_per_s')),
     ('messages per relayed chunk', lambda r: r.get('messages_per_relayed_chunk')),
     ('server CPU s', lambda r: r.get('server_cpu_s')),

@@ -33,17 +33,17 @@ One write per recipient per turn of the loop
 ``send_to`` does not write: it appends the bytes to the client's *outbox*, and the first
 append of a turn schedules one flush (``call_soon``), which runs once the loop has handled
 every socket that was ready in this turn. ``send_to_all`` costs even less: it notes the
-bytes and whom they skip, once for everybody (until something was queued for a single
-client this turn; after that, it appends to the outboxes too, to keep the order). The
-flush first writes the turn's broadcasts, joined for each recipient but for its own,
-then each outbox joined, each in one write that never blocks. So a relayed message is
-never interleaved with another one in a recipient's stream; each recipient gets one
-sender's messages in the order ``data_received`` saw them (the order of the bytes on the
-sender's socket); and when ten students' messages arrive in the same turn, each of the
-others costs the server one ``send()`` system call for all ten instead of ten. Whatever
-else must see the bytes already queued is preceded by a flush: a client leaving
-gracefully gets its share first, a newcomer joins only after the broadcasts queued
-before it went out (they are not for it), and stopping the server flushes everyone.
+bytes and whom they skip, once for everybody. The flush writes the turn's broadcasts,
+joined for each recipient but for its own, then each outbox joined, each in one write
+that never blocks. Once something is queued for a single client, the turn's later
+broadcasts go into the outboxes too, after it; when a newcomer joins, the broadcasts
+queued so far are moved into the outboxes of those already online, so it gets nothing
+sent before it joined. So a relayed message is never interleaved with another one in a
+recipient's stream; each recipient gets one sender's messages in the order
+``data_received`` saw them (the order of the bytes on the sender's socket); and when ten
+students' messages arrive in the same turn, each of the others costs the server one
+``send()`` system call for all ten instead of ten. A client leaving gracefully gets its
+share of the queue first, and stopping the server flushes everyone.
 
 Straight to the socket
 ----------------------
@@ -456,7 +456,8 @@ class InstructorServer:
         if len(self._clients) >= self.max_clients:
             self._refuse(conn)
             return
-        self._fan_out()                 # what was broadcast before it joined is not for it
+        if self._broadcasts:
+            self._queue_broadcasts()    # what was broadcast before it joined is not for it
         conn.raw_socket = conn.sock = self._direct_socket(sock)
         conn.online = True
         self._clients[conn] = None
@@ -529,6 +530,22 @@ class InstructorServer:
         self._fan_out()
         unflushed, self._unflushed = self._unflushed, []
         self._flush(unflushed)
+
+    def _queue_broadcasts(self):
+        """Move this turn's broadcasts into the outboxes of those online now.
+
+        For a newcomer, who must not get them: writing them at once instead would cost a
+        ``send()`` per client per join when a whole class joins in one turn.
+        """
+        broadcasts, self._broadcasts = self._broadcasts, []
+        unflushed = self._unflushed
+        for data, exclude in broadcasts:
+            for client in self._clients:
+                if client is not exclude:
+                    outbox = client.outbox
+                    if not outbox:
+                        unflushed.append(client)
+                    outbox.append(data)
 
     @staticmethod
     def _broadcast_for(client, broadcasts):

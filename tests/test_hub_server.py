@@ -1,5 +1,6 @@
 """The instructor hub server (the chat room), in-process on a free port, driven by real sockets."""
 import asyncio
+import concurrent.futures
 import errno
 import re
 import socket
@@ -352,6 +353,39 @@ def test_a_newcomer_does_not_get_what_was_broadcast_in_its_turn_before_it_joined
     assert hub.call(lambda: bytes(newcomer.transport.written)) == relay(a, 'hi').encode()
     assert bytes(a.received) == (joined(b) + '<before>' + JOIN_NOTICE.format(
         addr=newcomer_address)).encode()
+
+
+def in_a_turn_of_its_own(hub, func, *args):
+    """``func(*args)`` on the hub's thread as the only event of a turn of its loop (not so
+    with ``hub.call``, whose turn also drains the loop's wake-up pipe); returns its result."""
+    done = concurrent.futures.Future()
+
+    def alone():
+        try:
+            done.set_result(func(*args))
+        except BaseException as error:   # handed to the test's thread, which raises it
+            done.set_exception(error)
+
+    hub.call(lambda: asyncio.get_running_loop().call_soon(alone))
+    return done.result(timeouts.SHORT)
+
+
+def test_a_message_read_alone_goes_out_before_the_loop_polls_again(hub, peers):
+    a, b = enter_room(hub, peers, 2)
+    server = hub.server
+
+    def read(data, more_waiting):
+        if more_waiting:
+            asyncio.get_running_loop().call_soon(lambda: None)   # another event this turn
+        server._data_received(connection_of(hub, a), data)
+        return server._flush_pending
+
+    assert in_a_turn_of_its_own(hub, read, b'<alone>', False) is False, (
+        'the last event of a turn flushes as it returns')
+    b.wait_for(relay(a, '<alone>'))
+    assert in_a_turn_of_its_own(hub, read, b'<not alone>', True) is True, (
+        'with more to come in the turn, the flush waits for the end of it')
+    b.wait_for(relay(a, '<not alone>'))
 
 
 def test_a_slow_reader_gets_every_byte_in_order_and_direct_writes_resume(peers, write_path):

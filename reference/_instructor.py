@@ -50,9 +50,11 @@ Straight to the socket
 A write goes to the client's socket itself (one ``send()``) while the transport holds
 nothing for that client, and through ``transport.write()`` otherwise: what the socket
 did not take, and everything after it, until the transport has sent it all. The order
-is kept either way, and the relay loop stays short: this took the hub's CPU per delivery
-from ~9 us to ~6-7 us at chat rate. The proactor loop (Windows) does its own writing, so
-there every write goes through the transport (``_direct_socket``).
+is kept either way, and the relay loop stays short. With the broadcasts noted once per
+turn and the flush described at ``_flush_now_or_at_end_of_turn``, this took the hub's CPU
+per delivery at chat rate from 9.3-9.8 us to 7.8-8.5 us (benchmarks/hub_bench.py
+--rate 10, runs alternating with the earlier hub). The proactor loop (Windows) does its
+own writing, so there every write goes through the transport (``_direct_socket``).
 
 Reading into one buffer
 -----------------------
@@ -538,8 +540,8 @@ class InstructorServer:
 
         A flush handed to ``call_soon`` runs only after the loop has polled its sockets
         once more, and at chat rate most turns bring a single message: waiting for that
-        poll cost ~40 us before the first relay went out (half of what our hub's pickup
-        took over a C relay's). Whether other events are still waiting in this turn is
+        poll cost ~40 us before the first relay went out (our hub's pickup, send to first
+        arrival, went from 0.21-0.25 ms to 0.18-0.20 ms at p50; a C relay's is 0.11 ms). Whether other events are still waiting in this turn is
         asyncio's own queue (``_ready``); where a loop has none, the flush waits.
         """
         if not getattr(self._loop, '_ready', True):

@@ -81,19 +81,19 @@ chunk goes through the decoder and comes out re-encoded, valid UTF-8.
 
 Clients that stop reading
 -------------------------
-``write()`` keeps what the kernel cannot take at once in the transport's buffer. Each
+What a client's socket cannot take at once waits in its transport's buffer. Each
 client's buffer is bounded by ``out_buffer_limit``: a client over it has stopped reading,
 and is dropped (its transport aborted), logged, and announced like any other departure,
 so one stuck student cannot eat the server's memory or stall the room. The limit is
-checked as each outbox is written, which happens only in the flush at the end of a turn
-(or for a client that is leaving already); a drop found then is carried out once that
-flush is finished, so the departure notice it causes never nests inside another broadcast
-and no loop over the registry ever sees the registry change. The kernel's own send buffer sits in front of this limit; on
-Linux it grows to several MiB for a peer that does not read, so ``send_buffer_size``
-(``SO_SNDBUF``) can pin it when detection must be prompt (the tests do). The echo
-server adds flow control on top: while a client's answers wait, it stops reading from
-that client (``on_write_paused``), so a client that sends without reading slows only
-itself, and the limit is a backstop it never reaches in practice.
+checked as bytes go into the transport, which happens only in a flush (or for a client
+that is leaving already); a drop found then is carried out once that flush is finished,
+so the departure notice it causes never nests inside another broadcast and no loop over
+the registry ever sees the registry change. The kernel's own send buffer sits in front
+of this limit; on Linux it grows to several MiB for a peer that does not read, so
+``send_buffer_size`` (``SO_SNDBUF``) can pin it when detection must be prompt (the tests
+do). The echo server adds flow control on top: while a client's answers wait, it stops
+reading from that client (``on_write_paused``), so a client that sends without reading
+slows only itself, and the limit is a backstop it never reaches in practice.
 
 Leaving exactly once
 --------------------
@@ -540,9 +540,10 @@ class InstructorServer:
 
         A flush handed to ``call_soon`` runs only after the loop has polled its sockets
         once more, and at chat rate most turns bring a single message: waiting for that
-        poll cost ~40 us before the first relay went out (our hub's pickup, send to first
-        arrival, went from 0.21-0.25 ms to 0.18-0.20 ms at p50; a C relay's is 0.11 ms). Whether other events are still waiting in this turn is
-        asyncio's own queue (``_ready``); where a loop has none, the flush waits.
+        poll cost ~40 us before the first relay went out (our hub's pickup, from send to
+        first arrival, went from 0.21-0.25 ms to 0.18-0.20 ms at p50; a C relay's is
+        0.11 ms). Whether other events are still waiting in this turn is asyncio's own
+        queue (``_ready``); where a loop has none, the flush waits for the end of the turn.
         """
         if not getattr(self._loop, '_ready', True):
             self._flush_at_end_of_turn()

@@ -596,12 +596,25 @@ class InstructorServer:
             data = b''.join([chunk for chunk, _ in broadcasts])
         else:
             own = {exclude: b''}
-        write = self._write
         for client in self._clients:
-            if client not in own:
-                write(client, data)
-            elif own[client]:
-                write(client, own[client])
+            if client in own:
+                chunk = own[client]
+                if not chunk:
+                    continue
+            else:
+                chunk = data
+            # _write, inlined: without a call per recipient the walk over 99 of them took
+            # 0.27 ms at p50 instead of 0.30 (hub_bench --rate 10, 5 runs alternating).
+            sock = client.sock
+            if sock is not None:
+                try:
+                    sent = sock.send(chunk)
+                except OSError:
+                    sent = 0
+                if sent == len(chunk):
+                    continue
+                chunk = chunk[sent:]
+            self._write_through_transport(client, chunk)
 
     def _flush(self, clients):
         """Write what each client's outbox holds, in one write per client."""

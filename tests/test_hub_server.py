@@ -252,7 +252,7 @@ def connection_of(hub, peer):
 
 
 def test_what_one_turn_queues_reaches_each_client_in_that_order(hub, peers):
-    a, b = enter_room(hub, peers, 2)
+    a, b, c = enter_room(hub, peers, 3)
     server = hub.server
 
     def mixed_turn():
@@ -264,6 +264,7 @@ def test_what_one_turn_queues_reaches_each_client_in_that_order(hub, peers):
         server.send_to_all(b'<5>')
 
     def broadcasts_only():
+        # a and b each skip some; c, after them in the room, skips none
         ca, cb = connection_of(hub, a), connection_of(hub, b)
         server.send_to_all(b'<6>', exclude=ca)
         server.send_to_all(b'<7>')
@@ -278,10 +279,11 @@ def test_what_one_turn_queues_reaches_each_client_in_that_order(hub, peers):
     for turn in (mixed_turn, broadcasts_only, none_for_a):
         hub.call(turn)
     hub.call(server.send_to_all, b'<end>')
-    a.wait_for('<end>')
-    b.wait_for('<end>')
-    assert bytes(a.received) == joined(b).encode() + b'<1><2><3><5><7><8><9><end>'
-    assert bytes(b.received) == b'<1><4><5><6><7><10><11><end>'
+    for peer in (a, b, c):
+        peer.wait_for('<end>')
+    assert bytes(a.received) == (joined(b) + joined(c)).encode() + b'<1><2><3><5><7><8><9><end>'
+    assert bytes(b.received) == joined(c).encode() + b'<1><4><5><6><7><10><11><end>'
+    assert bytes(c.received) == b'<1><3><5><6><7><8><9><10><11><end>'
 
 
 def test_a_client_leaving_in_the_turn_of_a_broadcast_gets_it_before_the_close(hub, peers):

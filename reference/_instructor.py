@@ -31,8 +31,9 @@ of handling an event, so no other event can slip in between.
 One write per recipient per turn of the loop
 --------------------------------------------
 ``send_to`` does not write: it appends the bytes to the client's *outbox*, and the first
-append of a turn schedules one flush (``call_soon``), which runs once the loop has handled
-every socket that was ready in this turn. ``send_to_all`` costs even less: it notes the
+append of a turn schedules one flush, which runs once the loop has handled every socket
+that was ready in this turn (as the read returns, when it was the turn's only event; see
+``_flush_now_or_at_end_of_turn``). ``send_to_all`` costs even less: it notes the
 bytes and whom they skip, once for everybody. The flush writes the turn's broadcasts,
 joined for each recipient but for its own, then each outbox joined, each in one write
 that never blocks. Once something is queued for a single client, the turn's later
@@ -210,9 +211,9 @@ class ClientConnection(asyncio.BufferedProtocol):
     def __repr__(self):
         return '<ClientConnection %s%s>' % (self.label, '' if self.online else ' (gone)')
 
-    # Each callback hands over to the server. None of them writes (sends are queued for the
-    # flush at the end of the turn), so none can find a client over its limit: the flush
-    # carries out the drops (see "Clients that stop reading" in the module docstring).
+    # Each callback hands over to the server. Sends are queued for a flush, and only a flush
+    # can find a client over its limit, so the flush carries out the drops (see "Clients
+    # that stop reading" in the module docstring).
 
     def connection_made(self, transport):
         self.transport = transport
@@ -290,8 +291,7 @@ class InstructorServer:
         self._unflushed = []         # clients whose outbox holds bytes
         self._broadcasts = []        # (bytes, excluded client) queued this turn, in order
         self._flush_pending = False  # a flush is scheduled for the end of this turn
-        self._reading = False        # in on_chunk: a flush waits for it to return
-        self._flush_after_read = False
+        self._reading = False        # in on_chunk: a flush it asks for waits for it to return
         self._clients = {}           # online ClientConnection -> None, in join order
         self._connections = set()    # every open connection, refused ones included
         self._all_closed = None      # asyncio.Event, set when _connections empties while stopping
@@ -429,8 +429,9 @@ class InstructorServer:
             del client.outbox[:]
         else:
             # What was queued before it left still goes out.
-            if self._broadcasts:
-                self._write(client, self._broadcast_for(client, self._broadcasts))
+            share = self._broadcast_for(client, self._broadcasts)
+            if share:
+                self._write(client, share)
             self._flush((client,))
         client.sock = client.raw_socket = None
         self._close_transport(client, abort)
@@ -490,13 +491,13 @@ class InstructorServer:
             if not text:
                 return
             data = text.encode('utf-8')
+        already_pending = self._flush_pending
         self._reading = True
         try:
             self.on_chunk(conn, data)
         finally:
             self._reading = False
-            if self._flush_after_read:
-                self._flush_after_read = False
+            if self._flush_pending and not already_pending:   # this read asked for one
                 self._flush_now_or_at_end_of_turn()
 
     def _connection_lost(self, conn, exc):
@@ -529,9 +530,7 @@ class InstructorServer:
 
     def _schedule_flush(self):
         self._flush_pending = True
-        if self._reading:
-            self._flush_after_read = True
-        else:
+        if not self._reading:            # a read schedules its flush as it returns
             self._loop.call_soon(self._flush_at_end_of_turn)
 
     def _flush_now_or_at_end_of_turn(self):
@@ -649,10 +648,11 @@ class InstructorServer:
         if transport.is_closing():
             return
         transport.write(data)
-        if transport.get_write_buffer_size() == 0:
+        backlog = transport.get_write_buffer_size()
+        if backlog == 0:
             client.sock = client.raw_socket
         elif (client.online and not client.over_limit
-                and transport.get_write_buffer_size() > self.out_buffer_limit):
+                and backlog > self.out_buffer_limit):
             client.over_limit = True
             self._over_limit.append(client)
 

@@ -48,8 +48,8 @@ through up to N ready sockets one after another, which N real students' machines
 socket (``SO_TIMESTAMPNS``, the stamp of the last segment a read returned, so never early),
 which is the server's share: read, relay, and the loopback hop, split into *pickup* (send
 to the message's first arrival anywhere: the server waking, reading, writing once) and
-*spread* (first arrival to each arrival: its walk over the recipients); deliveries/s; the server's
-CPU (utime+stime from ``/proc/PID/stat``, in clock ticks, and the same from
+*spread* (first arrival to each arrival: its walk over the recipients); deliveries/s; the
+server's CPU (utime+stime from ``/proc/PID/stat``, in clock ticks, and the same from
 ``/proc/PID/task/*/schedstat`` in ns) per delivery; the server's peak RSS (``VmHWM``); this
 generator's own CPU. A Python generator saturates its core before either server does, so
 CPU per delivery is the fair comparison, and the server and the generator are pinned to
@@ -790,7 +790,6 @@ class Load:
             client.sock.close()
 
 
-
 def clock_offset():
     """CLOCK_REALTIME minus CLOCK_MONOTONIC, from the closest of a few paired readings."""
     best = None
@@ -1185,16 +1184,16 @@ def summary_over_runs(runs, p99_target=None):
     and with ``p99_target`` (ms) how many runs met it: a latency tail on a noisy machine
     is judged over runs, not from one."""
     summary = {}
-    for key, get in (('arrival_p99_ms', RATIOS['arrival_p99']),
-                     ('cpu_us_per_delivery', RATIOS['server_cpu_us_per_delivery'])):
-        values = [value for value in map(get, runs) if isinstance(value, (int, float))]
+    p99s = [value for value in map(RATIOS['arrival_p99'], runs) if value is not None]
+    cpus = [value for value in map(RATIOS['server_cpu_us_per_delivery'], runs)
+            if value is not None]
+    for key, values in (('arrival_p99_ms', p99s), ('cpu_us_per_delivery', cpus)):
         if values:
             summary[key] = {'median': round(statistics.median(values), 3),
                             'min': min(values), 'max': max(values)}
     if p99_target is not None:
-        values = [value for value in map(RATIOS['arrival_p99'], runs) if value is not None]
         summary['runs_meeting_p99_target'] = '%d of %d (<= %g ms)' % (
-            sum(value <= p99_target for value in values), len(values), p99_target)
+            sum(value <= p99_target for value in p99s), len(p99s), p99_target)
     return summary
 
 

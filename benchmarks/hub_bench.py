@@ -57,12 +57,16 @@ different cores (``taskset``) when there are two.
 
 Before and after the runs, a probe times one small piece of work over and over for 2 s
 and prints how much of that time the machine was slowed more than 4x (a virtual machine's
-host taking its CPUs away), since a latency tail measured then is the machine's.
+host taking its CPUs away), since a latency tail measured then is the machine's. During
+each chat, the host's *steal* is read from ``/proc/stat``: the time the server's CPU
+wanted to run while its host ran something else. A run whose steal reaches
+``--quiet-steal`` (0.5 % by default) gets a line saying so; its tail measures the host.
 On a machine shared with other work, the latency tail measures the scheduler as much as
 the servers: ``--nice -10`` or ``--realtime 10`` (root) give the servers and the generator
 priority over that work, and ``--repeat R`` alternates R runs of each server and prints the
 median of the ratios and each server's arrival p99 and CPU per delivery over its runs
-(median, min, max; ``--p99-target 3`` also counts the runs at or under 3 ms).
+(median, min, max) and each run's p99 beside its steal; ``--p99-target 3`` also counts
+the runs at or under 3 ms, of all runs and of the quiet ones (steal under ``--quiet-steal``).
 ``--hub-program`` measures another build of the hub in the same way.
 
 Bounded: every wait has a deadline (``--timeout`` for the chat, ``--connect-timeout`` for
@@ -197,6 +201,36 @@ def read_proc_cpu(pid):
     except OSError:
         ns = None
     return ticks, ns
+
+
+def read_steal():
+    """``{cpu: (steal ticks, all ticks)}`` from /proc/stat, per CPU and for all (``None``).
+
+    Steal is time a virtual CPU wanted to run and its host ran something else: a message
+    that reaches a server whose CPU is stolen waits, however fast the server is.
+    """
+    found = {}
+    try:
+        with open('/proc/stat') as stat:
+            for line in stat:
+                if not line.startswith('cpu'):
+                    break
+                name, *fields = line.split()
+                ticks = [int(field) for field in fields[:8]]
+                cpu = None if name == 'cpu' else int(name[3:])
+                found[cpu] = (ticks[7] if len(ticks) > 7 else 0, sum(ticks))
+    except (OSError, ValueError):
+        return {}
+    return found
+
+
+def steal_pct(before, after, cpu):
+    """Steal as a share of a CPU's time between two ``read_steal()`` readings."""
+    if cpu not in before or cpu not in after:
+        return None
+    steal = after[cpu][0] - before[cpu][0]
+    total = after[cpu][1] - before[cpu][1]
+    return round(100.0 * steal / total, 2) if total > 0 else None
 
 
 def read_proc_memory(pid):
@@ -841,6 +875,11 @@ def latency_summary(values):
 
 # ------------------------------------------------------------------------- the machine itself
 
+#: A run is quiet when the host stole less than this share (%) of the server's CPU during
+#: its chat. Measured here (--rate 10): runs under it met a 3 ms p99 (ours in 9 of 10, the
+#: C floor in 2 of 3), runs from ~1 % up mostly missed it, at 8-9 % p99 was 10-17 ms.
+QUIET_STEAL_PCT = 0.5
+
 #: The noise probe: how long, how much work per chunk, what counts as a slowed chunk.
 NOISE_SECONDS = 2.0
 NOISE_WORK = 2000
@@ -918,15 +957,20 @@ def run_target(name, args, stuck):
         gc.collect()
         gc.disable()
         try:
+            steal_before = read_steal()
             cpu_before = read_proc_cpu(server.pid)
             own_before = resource.getrusage(resource.RUSAGE_SELF)
             load.chat()
             cpu_after = read_proc_cpu(server.pid)
             own_after = resource.getrusage(resource.RUSAGE_SELF)
+            steal_after = read_steal()
         finally:
             gc.enable()
         result['memory_kb'] = read_proc_memory(server.pid)
         result.update(summarise(load, messages, cpu_before, cpu_after, own_before, own_after))
+        result['host_steal_pct'] = {
+            'server_cpu': steal_pct(steal_before, steal_after, server_cpu),
+            'all_cpus': steal_pct(steal_before, steal_after, None)}
         if stuck:
             result.update(stuck_report(load, server, wire))
     finally:
@@ -1007,6 +1051,7 @@ ROWS = [
         r.get('arrival_pickup_ms', {}).get('p50'), r.get('arrival_pickup_ms', {}).get('p99'))),
     ('  spread p50/p99 ms', lambda r: '%s / %s' % (
         r.get('arrival_spread_ms', {}).get('p50'), r.get('arrival_spread_ms', {}).get('p99'))),
+    ('host steal % of server CPU', lambda r: host_steal(r)),
     ('deliveries/s', lambda r: r.get('deliveries_per_s')),
     ('messages per relayed chunk', lambda r: r.get('messages_per_relayed_chunk')),
     ('server CPU s', lambda r: r.get('server_cpu_s')),
@@ -1107,10 +1152,16 @@ def main(argv=None):
                              'they then hold two cores for the length of the run')
     parser.add_argument('--repeat', type=int, default=1, help='runs per server, alternating')
     parser.add_argument('--p99-target', type=float, metavar='MS',
-                        help='with --repeat: count the runs whose arrival p99 is at most this')
+                        help='with --repeat: count the runs whose arrival p99 is at most this, '
+                             'over all runs and over the quiet ones (see --quiet-steal)')
+    parser.add_argument('--quiet-steal', type=float, default=QUIET_STEAL_PCT, metavar='PCT',
+                        help='a run is quiet if the host stole less than this share of the '
+                             "server's CPU during its chat (default %(default)s %%)")
     args = parser.parse_args(argv)
     if args.p99_target is not None and args.p99_target <= 0:
         fail('--p99-target must be a positive number of milliseconds')
+    if args.quiet_steal <= 0:
+        fail('--quiet-steal must be a positive percentage')
     if not sys.platform.startswith('linux'):
         fail('Linux only (it reads /proc)')
     if not 1 <= args.senders <= args.clients or args.messages < 1 or not 1 <= args.repeat <= 20:
@@ -1149,6 +1200,11 @@ def main(argv=None):
             print('machine noise %-6s %5.2f %% of %.0f s slowed > %.0fx (worst %.0fx, %d stretches)'
                   % (when, probe['slowed_time_pct'], probe['seconds'], NOISE_SLOW,
                      probe['worst_slowdown'], probe['slowed_stretches']))
+    for label, result in results.items():
+        steal = host_steal(result)
+        if steal is not None and steal >= args.quiet_steal:
+            print("host steal: the host took %.2f %% of %s's CPU during the chat; its latency "
+                  'tail measures the host as much as the server' % (steal, label))
     ratios = {}
     for label in results:
         if label.startswith('hub'):
@@ -1170,7 +1226,7 @@ def main(argv=None):
         for name in names:
             over_runs[name] = summary_over_runs(
                 [result for label, result in results.items()
-                 if label.split('#')[0] == name], args.p99_target)
+                 if label.split('#')[0] == name], args.p99_target, args.quiet_steal)
             print('%s over %d runs: %s' % (name, args.repeat, over_runs[name]))
     print(json.dumps({'benchmark': 'hub_relay', 'python': sys.version.split()[0],
                       'params': vars(args), 'machine_noise': noise,
@@ -1179,21 +1235,38 @@ def main(argv=None):
     return 0
 
 
-def summary_over_runs(runs, p99_target=None):
-    """Median, min and max of one server's arrival p99 and CPU per delivery over its runs,
-    and with ``p99_target`` (ms) how many runs met it: a latency tail on a noisy machine
-    is judged over runs, not from one."""
+def host_steal(result):
+    """The host's steal during one run's chat, in % of the server's CPU (else of all CPUs)."""
+    steal = result.get('host_steal_pct') or {}
+    return steal.get('server_cpu') if steal.get('server_cpu') is not None else steal.get(
+        'all_cpus')
+
+
+def summary_over_runs(runs, p99_target=None, quiet_steal=QUIET_STEAL_PCT):
+    """Median, min and max of one server's arrival p99, CPU per delivery and host steal
+    over its runs, each run's (p99, steal), and with ``p99_target`` (ms) how many runs met
+    it, of all of them and of the quiet ones (steal below ``quiet_steal`` %): a latency
+    tail on a noisy machine is judged over runs, not from one, and beside the host's steal."""
     summary = {}
     p99s = [value for value in map(RATIOS['arrival_p99'], runs) if value is not None]
     cpus = [value for value in map(RATIOS['server_cpu_us_per_delivery'], runs)
             if value is not None]
-    for key, values in (('arrival_p99_ms', p99s), ('cpu_us_per_delivery', cpus)):
+    steals = [value for value in map(host_steal, runs) if value is not None]
+    for key, values in (('arrival_p99_ms', p99s), ('cpu_us_per_delivery', cpus),
+                        ('host_steal_pct', steals)):
         if values:
             summary[key] = {'median': round(statistics.median(values), 3),
                             'min': min(values), 'max': max(values)}
+    pairs = [(RATIOS['arrival_p99'](run), host_steal(run)) for run in runs]
+    pairs = [(p99, steal) for p99, steal in pairs if p99 is not None]
+    summary['p99_ms_at_steal_pct'] = ['%g at %s' % (p99, steal) for p99, steal in pairs]
     if p99_target is not None:
         summary['runs_meeting_p99_target'] = '%d of %d (<= %g ms)' % (
-            sum(value <= p99_target for value in p99s), len(p99s), p99_target)
+            sum(p99 <= p99_target for p99, _ in pairs), len(pairs), p99_target)
+        quiet = [p99 for p99, steal in pairs if steal is not None and steal < quiet_steal]
+        summary['quiet_runs_meeting_p99_target'] = (
+            '%d of %d (host steal < %g %% of the server CPU)'
+            % (sum(p99 <= p99_target for p99 in quiet), len(quiet), quiet_steal))
     return summary
 
 

@@ -59,14 +59,15 @@ Before and after the runs, a probe times one small piece of work over and over f
 and prints how much of that time the machine was slowed more than 4x (a virtual machine's
 host taking its CPUs away), since a latency tail measured then is the machine's. During
 each chat, the host's *steal* is read from ``/proc/stat``: the time the server's CPU
-wanted to run while its host ran something else. A run whose steal reaches
-``--quiet-steal`` (0.5 % by default) gets a line saying so; its tail measures the host.
+wanted to run while its host ran something else. A run whose steal reaches 1 % gets a
+line saying its tail measures the host (no steal does not prove the host quiet, though:
+see ``STEAL_WARNING_PCT``).
 On a machine shared with other work, the latency tail measures the scheduler as much as
 the servers: ``--nice -10`` or ``--realtime 10`` (root) give the servers and the generator
 priority over that work, and ``--repeat R`` alternates R runs of each server and prints the
 median of the ratios and each server's arrival p99 and CPU per delivery over its runs
 (median, min, max) and each run's p99 beside its steal; ``--p99-target 3`` also counts
-the runs at or under 3 ms, of all runs and of the quiet ones (steal under ``--quiet-steal``).
+the runs at or under 3 ms.
 ``--hub-program`` measures another build of the hub in the same way.
 
 Bounded: every wait has a deadline (``--timeout`` for the chat, ``--connect-timeout`` for
@@ -875,10 +876,13 @@ def latency_summary(values):
 
 # ------------------------------------------------------------------------- the machine itself
 
-#: A run is quiet when the host stole less than this share (%) of the server's CPU during
-#: its chat. Measured here (--rate 10): runs under it met a 3 ms p99 (ours in 9 of 10, the
-#: C floor in 2 of 3), runs from ~1 % up mostly missed it, at 8-9 % p99 was 10-17 ms.
-QUIET_STEAL_PCT = 0.5
+#: A run whose server CPU had at least this share (%) of its time stolen by the host gets
+#: a warning line. Measured here at --rate 10 (ours, the C and the Python floor): from ~1 %
+#: of steal up, most runs missed a 3 ms p99, and at 8-9 % it was 10-17 ms. Below it, p99
+#: still varied 1.2-3.8 ms: this VM is nested, and its host's host can slow it without
+#: the guest seeing steal (the noise probe found 3-5 % of its time slowed 14-51x while
+#: /proc/stat counted none), so no steal does not prove a quiet host.
+STEAL_WARNING_PCT = 1.0
 
 #: The noise probe: how long, how much work per chunk, what counts as a slowed chunk.
 NOISE_SECONDS = 2.0
@@ -1152,16 +1156,10 @@ def main(argv=None):
                              'they then hold two cores for the length of the run')
     parser.add_argument('--repeat', type=int, default=1, help='runs per server, alternating')
     parser.add_argument('--p99-target', type=float, metavar='MS',
-                        help='with --repeat: count the runs whose arrival p99 is at most this, '
-                             'over all runs and over the quiet ones (see --quiet-steal)')
-    parser.add_argument('--quiet-steal', type=float, default=QUIET_STEAL_PCT, metavar='PCT',
-                        help='a run is quiet if the host stole less than this share of the '
-                             "server's CPU during its chat (default %(default)s %%)")
+                        help='with --repeat: count the runs whose arrival p99 is at most this')
     args = parser.parse_args(argv)
     if args.p99_target is not None and args.p99_target <= 0:
         fail('--p99-target must be a positive number of milliseconds')
-    if args.quiet_steal <= 0:
-        fail('--quiet-steal must be a positive percentage')
     if not sys.platform.startswith('linux'):
         fail('Linux only (it reads /proc)')
     if not 1 <= args.senders <= args.clients or args.messages < 1 or not 1 <= args.repeat <= 20:
@@ -1202,7 +1200,7 @@ def main(argv=None):
                      probe['worst_slowdown'], probe['slowed_stretches']))
     for label, result in results.items():
         steal = host_steal(result)
-        if steal is not None and steal >= args.quiet_steal:
+        if steal is not None and steal >= STEAL_WARNING_PCT:
             print("host steal: the host took %.2f %% of %s's CPU during the chat; its latency "
                   'tail measures the host as much as the server' % (steal, label))
     ratios = {}
@@ -1226,7 +1224,7 @@ def main(argv=None):
         for name in names:
             over_runs[name] = summary_over_runs(
                 [result for label, result in results.items()
-                 if label.split('#')[0] == name], args.p99_target, args.quiet_steal)
+                 if label.split('#')[0] == name], args.p99_target)
             print('%s over %d runs: %s' % (name, args.repeat, over_runs[name]))
     print(json.dumps({'benchmark': 'hub_relay', 'python': sys.version.split()[0],
                       'params': vars(args), 'machine_noise': noise,
@@ -1242,11 +1240,10 @@ def host_steal(result):
         'all_cpus')
 
 
-def summary_over_runs(runs, p99_target=None, quiet_steal=QUIET_STEAL_PCT):
+def summary_over_runs(runs, p99_target=None):
     """Median, min and max of one server's arrival p99, CPU per delivery and host steal
-    over its runs, each run's (p99, steal), and with ``p99_target`` (ms) how many runs met
-    it, of all of them and of the quiet ones (steal below ``quiet_steal`` %): a latency
-    tail on a noisy machine is judged over runs, not from one, and beside the host's steal."""
+    over its runs, each run's p99 beside its steal, and with ``p99_target`` (ms) how many
+    runs met it: a latency tail on a noisy machine is judged over runs, not from one."""
     summary = {}
     p99s = [value for value in map(RATIOS['arrival_p99'], runs) if value is not None]
     cpus = [value for value in map(RATIOS['server_cpu_us_per_delivery'], runs)
@@ -1257,16 +1254,11 @@ def summary_over_runs(runs, p99_target=None, quiet_steal=QUIET_STEAL_PCT):
         if values:
             summary[key] = {'median': round(statistics.median(values), 3),
                             'min': min(values), 'max': max(values)}
-    pairs = [(RATIOS['arrival_p99'](run), host_steal(run)) for run in runs]
-    pairs = [(p99, steal) for p99, steal in pairs if p99 is not None]
-    summary['p99_ms_at_steal_pct'] = ['%g at %s' % (p99, steal) for p99, steal in pairs]
+    summary['p99_ms_at_steal_pct'] = ['%g at %s' % (RATIOS['arrival_p99'](run), host_steal(run))
+                                      for run in runs if RATIOS['arrival_p99'](run) is not None]
     if p99_target is not None:
         summary['runs_meeting_p99_target'] = '%d of %d (<= %g ms)' % (
-            sum(p99 <= p99_target for p99, _ in pairs), len(pairs), p99_target)
-        quiet = [p99 for p99, steal in pairs if steal is not None and steal < quiet_steal]
-        summary['quiet_runs_meeting_p99_target'] = (
-            '%d of %d (host steal < %g %% of the server CPU)'
-            % (sum(p99 <= p99_target for p99 in quiet), len(quiet), quiet_steal))
+            sum(value <= p99_target for value in p99s), len(p99s), p99_target)
     return summary
 
 

@@ -7,16 +7,19 @@ its loop (the turn's relays joined, like our hub), and nothing else: no asyncio,
 cap, no buffering for slow readers, no logging beyond the "listening on" line the
 benchmark waits for. It is not a server for a class (a client that stops reading blocks
 it). Set beside ``relay_floor.c`` and ``reference.hub_server`` it says how much of our
-hub's latency is Python and how much is the machinery around it::
+hub's latency is Python and how much is the machinery around it; given ``asyncio`` the
+same relay runs on asyncio's event loop (sockets watched with ``add_reader``, no
+transports), which says how much of that machinery is the loop itself::
 
     python benchmarks/hub_bench.py --rate 10 --no-ncat \\
-        --hub-program python benchmarks/relay_floor.py
+        --hub-program python benchmarks/relay_floor.py [asyncio]
 
 Arguments: the benchmark passes ``--host H --port P --quiet --max-clients N``; ``--host``
 and ``--port`` are used. It stops on SIGINT or SIGTERM, or after ``--max-seconds``.
-Linux only (epoll).
+Linux only (epoll; with ``asyncio``, any POSIX system).
 """
 import argparse
+import asyncio
 import select
 import signal
 import socket
@@ -60,6 +63,116 @@ def relay_turn(order, batch):
             send_rest(sock, data, sent)
 
 
+class Relay:
+    """The floor's clients and what each event adds to the turn's batch of relays."""
+
+    def __init__(self, listener):
+        self.listener = listener
+        self.clients = {}   # fd -> (socket, relay prefix, label)
+        self.order = []     # sockets in join order
+
+    def accept_all(self, batch, joined):
+        """Accept every waiting connection; ``joined(sock)`` starts watching it."""
+        for _ in range(4096):
+            try:
+                sock, address = self.listener.accept()
+            except BlockingIOError:
+                break
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            label = str(address[:2])
+            self.clients[sock.fileno()] = (sock, (label + ' : ').encode(), label)
+            batch.append((sock, (label + '加入了聊天室').encode()))
+            self.order.append(sock)
+            joined(sock)
+
+    def read(self, fd, batch, left):
+        """Read one client; ``left(fd)`` stops watching it if it is gone."""
+        sock, prefix, label = self.clients[fd]
+        try:
+            data = sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b''
+        if not data or data.strip() == b'q':
+            left(fd)
+            del self.clients[fd]
+            self.order.remove(sock)
+            sock.close()
+            batch.append((None, (label + '已经离开了').encode()))
+            return
+        if not data.isascii():
+            data = data.decode('utf-8', 'replace').encode('utf-8')
+        batch.append((sock, prefix + data))
+
+
+def run_epoll(relay, deadline):
+    """The floor itself: a bare ``select.epoll`` loop, one relay turn per poll."""
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    poller = select.epoll()
+    listening = relay.listener.fileno()
+    poller.register(listening, select.EPOLLIN)
+    joined = lambda sock: poller.register(sock.fileno(), select.EPOLLIN)  # noqa: E731
+    while not stopping and time.monotonic() < deadline:
+        try:
+            events = poller.poll(1.0)
+        except InterruptedError:
+            continue
+        batch = []
+        for fd, _ in events:
+            if fd == listening:
+                relay.accept_all(batch, joined)
+            else:
+                relay.read(fd, batch, poller.unregister)
+        if batch:
+            relay_turn(relay.order, batch)
+
+
+def run_asyncio(relay, deadline):
+    """The same relay on asyncio's event loop (``add_reader``, no transports): what the
+    loop itself costs. Each event's relays go out as it returns when it was the turn's
+    last, else at the end of the turn, as in our hub."""
+    loop = asyncio.new_event_loop()
+    batch = []
+    pending = []
+
+    def flush():
+        del pending[:]
+        turn = batch[:]
+        del batch[:]
+        if turn:
+            relay_turn(relay.order, turn)
+
+    def handled():
+        if batch and not pending:
+            pending.append(True)
+            if loop._ready:
+                loop.call_soon(flush)
+            else:
+                flush()
+
+    def on_read(fd):
+        relay.read(fd, batch, loop.remove_reader)
+        handled()
+
+    def on_accept():
+        relay.accept_all(batch, lambda sock: loop.add_reader(sock.fileno(), on_read,
+                                                             sock.fileno()))
+        handled()
+
+    loop.add_reader(relay.listener.fileno(), on_accept)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, loop.stop)
+    loop.call_later(max(0.0, deadline - time.monotonic()), loop.stop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--host', default='127.0.0.1')
@@ -67,6 +180,8 @@ def main(argv=None):
     parser.add_argument('--quiet', action='store_true')
     parser.add_argument('--max-clients', type=int, default=0)
     parser.add_argument('--max-seconds', type=float, default=3600.0)
+    parser.add_argument('loop', nargs='?', choices=('epoll', 'asyncio'), default='epoll',
+                        help="the loop to relay on: bare epoll (default) or asyncio's")
     args = parser.parse_args(argv)
 
     listener = socket.socket()
@@ -76,55 +191,8 @@ def main(argv=None):
     listener.setblocking(False)
     sys.stderr.write('relay_floor.py listening on %s:%d\n' % listener.getsockname()[:2])
     sys.stderr.flush()
-
-    stopping = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
-    poller = select.epoll()
-    poller.register(listener.fileno(), select.EPOLLIN)
-    clients = {}   # fd -> (socket, relay prefix, label)
-    order = []     # sockets in join order
     deadline = time.monotonic() + args.max_seconds
-    while not stopping and time.monotonic() < deadline:
-        try:
-            events = poller.poll(1.0)
-        except InterruptedError:
-            continue
-        batch = []
-        for fd, _ in events:
-            if fd == listener.fileno():
-                for _ in range(4096):
-                    try:
-                        sock, address = listener.accept()
-                    except BlockingIOError:
-                        break
-                    sock.setblocking(False)
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    label = str(address[:2])
-                    clients[sock.fileno()] = (sock, (label + ' : ').encode(), label)
-                    batch.append((sock, (label + '加入了聊天室').encode()))
-                    order.append(sock)
-                    poller.register(sock.fileno(), select.EPOLLIN)
-                continue
-            sock, prefix, label = clients[fd]
-            try:
-                data = sock.recv(READ_SIZE)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b''
-            if not data or data.strip() == b'q':
-                poller.unregister(fd)
-                del clients[fd]
-                order.remove(sock)
-                sock.close()
-                batch.append((None, (label + '已经离开了').encode()))
-                continue
-            if not data.isascii():
-                data = data.decode('utf-8', 'replace').encode('utf-8')
-            batch.append((sock, prefix + data))
-        if batch:
-            relay_turn(order, batch)
+    (run_asyncio if args.loop == 'asyncio' else run_epoll)(Relay(listener), deadline)
     sys.stderr.write('relay_floor.py stopped\n')
     return 0
 

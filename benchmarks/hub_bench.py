@@ -877,8 +877,8 @@ def latency_summary(values):
 # ------------------------------------------------------------------------- the machine itself
 
 #: A run whose server CPU had at least this share (%) of its time stolen by the host gets
-#: a warning line. Measured here at --rate 10 (ours, the C and the Python floor): from ~1 %
-#: of steal up, most runs missed a 3 ms p99, and at 8-9 % it was 10-17 ms. Below it, p99
+#: a warning line. Measured here at --rate 10 (ours, the C and the Python floor): every
+#: run from ~1 % of steal up (11) missed a 3 ms p99, and at 8-9 % it was 10-17 ms. Below, p99
 #: still varied 1.2-3.8 ms: this VM is nested, and its host's host can slow it without
 #: the guest seeing steal (the noise probe found 3-5 % of its time slowed 14-51x while
 #: /proc/stat counted none), so no steal does not prove a quiet host.

@@ -881,7 +881,7 @@ def latency_summary(values):
 #: run from ~1 % of steal up (11) missed a 3 ms p99, and at 8-9 % it was 10-17 ms. Below, p99
 #: still varied 1.2-3.8 ms: this VM is nested, and its host's host can slow it without
 #: the guest seeing steal (the noise probe found 3-5 % of its time slowed 14-51x while
-#: /proc/stat counted none), so no steal does not prove a quiet host.
+#: /proc/stat counted one tick of steal in 35 s), so no steal does not prove a quiet host.
 STEAL_WARNING_PCT = 1.0
 
 #: The noise probe: how long, how much work per chunk, what counts as a slowed chunk.

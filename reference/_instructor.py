@@ -564,17 +564,19 @@ class InstructorServer:
         """Move this turn's broadcasts into the outboxes of those online now.
 
         For a newcomer, who must not get them: writing them at once instead would cost a
-        ``send()`` per client per join when a whole class joins in one turn.
+        ``send()`` per client per join when a whole class joins in one turn. They go before
+        what an outbox holds already, which was queued after them (a flush writes the
+        broadcasts first, too).
         """
         broadcasts, self._broadcasts = self._broadcasts, []
         unflushed = self._unflushed
-        for data, exclude in broadcasts:
-            for client in self._clients:
-                if client is not exclude:
-                    outbox = client.outbox
-                    if not outbox:
-                        unflushed.append(client)
-                    outbox.append(data)
+        for client in self._clients:
+            share = [data for data, exclude in broadcasts if exclude is not client]
+            if share:
+                outbox = client.outbox
+                if not outbox:
+                    unflushed.append(client)
+                outbox[:0] = share
 
     @staticmethod
     def _broadcast_for(client, broadcasts):

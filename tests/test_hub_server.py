@@ -357,6 +357,29 @@ def test_a_newcomer_does_not_get_what_was_broadcast_in_its_turn_before_it_joined
         addr=newcomer_address)).encode()
 
 
+def test_a_newcomer_keeps_the_order_of_what_others_were_sent_before_it_joined(hub, peers):
+    # A broadcast, a single send, a broadcast that follows it into the outboxes, then a
+    # join: moving the first broadcast into the outboxes must put it before the rest.
+    a, b = enter_room(hub, peers, 2)
+    server = hub.server
+
+    def mixed_turn_then_join():
+        server.send_to_all(b'<1>')
+        server.send_to(connection_of(hub, a), b'<2>')
+        server.send_to_all(b'<3>')
+        newcomer = ClientConnection(server)
+        newcomer.connection_made(MadeUpTransport(newcomer, ('10.0.0.9', 9)))
+        return newcomer
+
+    newcomer = hub.call(mixed_turn_then_join)
+    notice = JOIN_NOTICE.format(addr=('10.0.0.9', 9))
+    for peer in (a, b):
+        peer.wait_for(notice)
+    assert bytes(a.received) == (joined(b) + '<1><2><3>' + notice).encode()
+    assert bytes(b.received) == ('<1><3>' + notice).encode()
+    assert hub.call(lambda: bytes(newcomer.transport.written)) == b''
+
+
 def in_a_turn_of_its_own(hub, func, *args):
     """``func(*args)`` on the hub's thread as the only event of a turn of its loop (not so
     with ``hub.call``, whose turn also drains the loop's wake-up pipe); returns its result."""

@@ -1040,6 +1040,13 @@ def stuck_report(load, server, wire):
 
 # ------------------------------------------------------------------------- report
 
+def host_steal(result):
+    """The host's steal during one run's chat, in % of the server's CPU (else of all CPUs)."""
+    steal = result.get('host_steal_pct') or {}
+    server = steal.get('server_cpu')
+    return server if server is not None else steal.get('all_cpus')
+
+
 ROWS = [
     ('registered', lambda r: '%s/%s in %.2f s' % (r.get('registered'), r.get('clients'),
                                                   r.get('connect_s', 0))),
@@ -1055,7 +1062,7 @@ ROWS = [
         r.get('arrival_pickup_ms', {}).get('p50'), r.get('arrival_pickup_ms', {}).get('p99'))),
     ('  spread p50/p99 ms', lambda r: '%s / %s' % (
         r.get('arrival_spread_ms', {}).get('p50'), r.get('arrival_spread_ms', {}).get('p99'))),
-    ('host steal % of server CPU', lambda r: host_steal(r)),
+    ('host steal % of server CPU', host_steal),
     ('deliveries/s', lambda r: r.get('deliveries_per_s')),
     ('messages per relayed chunk', lambda r: r.get('messages_per_relayed_chunk')),
     ('server CPU s', lambda r: r.get('server_cpu_s')),
@@ -1233,19 +1240,14 @@ def main(argv=None):
     return 0
 
 
-def host_steal(result):
-    """The host's steal during one run's chat, in % of the server's CPU (else of all CPUs)."""
-    steal = result.get('host_steal_pct') or {}
-    return steal.get('server_cpu') if steal.get('server_cpu') is not None else steal.get(
-        'all_cpus')
-
-
 def summary_over_runs(runs, p99_target=None):
     """Median, min and max of one server's arrival p99, CPU per delivery and host steal
     over its runs, each run's p99 beside its steal, and with ``p99_target`` (ms) how many
     runs met it: a latency tail on a noisy machine is judged over runs, not from one."""
     summary = {}
-    p99s = [value for value in map(RATIOS['arrival_p99'], runs) if value is not None]
+    p99_steal = [(RATIOS['arrival_p99'](run), host_steal(run)) for run in runs]
+    p99_steal = [(p99, steal) for p99, steal in p99_steal if p99 is not None]
+    p99s = [p99 for p99, _ in p99_steal]
     cpus = [value for value in map(RATIOS['server_cpu_us_per_delivery'], runs)
             if value is not None]
     steals = [value for value in map(host_steal, runs) if value is not None]
@@ -1254,8 +1256,7 @@ def summary_over_runs(runs, p99_target=None):
         if values:
             summary[key] = {'median': round(statistics.median(values), 3),
                             'min': min(values), 'max': max(values)}
-    summary['p99_ms_at_steal_pct'] = ['%g at %s' % (RATIOS['arrival_p99'](run), host_steal(run))
-                                      for run in runs if RATIOS['arrival_p99'](run) is not None]
+    summary['p99_ms_at_steal_pct'] = ['%g at %s' % pair for pair in p99_steal]
     if p99_target is not None:
         summary['runs_meeting_p99_target'] = '%d of %d (<= %g ms)' % (
             sum(value <= p99_target for value in p99s), len(p99s), p99_target)

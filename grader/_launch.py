@@ -13,8 +13,8 @@ ordinary run. A crash is printed by ``sys.excepthook`` as usual, with this scrip
 runpy's frames taken out (a SyntaxError thus prints just its ``File ..., line N`` / caret /
 message), so the student sees only frames that concern them; the same goes for socket
 errors in threads. It runs some twenty times per grading, so it imports almost nothing:
-``socket`` (which the student's program imports anyway) and ``runpy``; notes are written
-without ``json``.
+``socket`` (which the student's program imports anyway) and ``runpy`` (``io`` and ``os`` are
+loaded with Python itself); notes are written without ``json``.
 
 The network guard. Grading must never reach outside the machine, and a program that works
 on a student's laptop must not fail in the grader only because the grader's machine has
@@ -62,9 +62,32 @@ their lines. Kinds and their fields:
                        why: wildcard | hostname | own-address | udp-route-trick
     hostname-lookup    call: gethostbyname | gethostbyname_ex | getaddrinfo;  name
     network-refused    op (as above), host, port
+
+Reads of stdin, announced. The grader must type a prompt's answer only when the program
+reads one: the course's own framework prints ``请输入聊天服务器IP`` but reads no line for it,
+and an answer typed for it would be read as the port. So when ``SOCKET_LAB_STDIN_SIGNAL`` is
+``1``, ``sys.stdin`` (and ``sys.__stdin__``) is rebuilt over :class:`_AnnouncingStdin`, a raw
+stream whose every read of fd 0 is preceded by ``os.write(1, STDIN_SENTINEL)``; ``os.read``
+on fd 0 is announced the same way (the selectors variants read the keyboard with it). Every
+Python-level read gets there: ``input()``, ``sys.stdin.readline()``, ``for line in
+sys.stdin``, ``sys.stdin.buffer`` and its ``raw``, a wrapper the program puts around them;
+only a file of its own on fd 0 (``open(0)``, ``os.fdopen(0)``) reads unannounced. A read
+reaches fd 0 only once the text layer's and the buffer's own data are used up, that is when
+the program is about to wait.
+Stdout is unbuffered (and ``sys.stdout`` is flushed first, in case the program replaced it
+with a buffered one), so the sentinel sits in the stdout pipe exactly after everything the
+program printed before it waited. The grader's reader (grader/process.py) takes the
+sentinels out of the output and records where each came. The new ``sys.stdin`` has the old
+one's encoding, errors, newline handling (none on POSIX, universal on Windows), ``name``,
+``mode``, ``fileno()`` and ``isatty()``, and never closes fd 0. At end of input, or after a
+non-blocking read found nothing, later reads return at once without waiting, so they are
+not announced until a read returns data again (a program reading in a loop at EOF must
+not flood the pipe with sentinels). The sentinel holds NUL bytes, which text output never
+does. Without the variable nothing is changed, so the launcher also runs by hand.
 """
 
 import errno
+import io
 import os
 import sys
 
@@ -86,6 +109,10 @@ REFUSED = ("评分时只允许访问本机 127.0.0.1, 已拒绝 %(op)s %(host)s:
 CLOSED_UNDER_RECV = "socket已被另一个线程关闭 / the socket was closed by another thread"
 
 NOTES_ENV = "SOCKET_LAB_NOTES"
+#: "1": announce every read of stdin on stdout (grader/process.py has the same two constants).
+STDIN_SIGNAL_ENV = "SOCKET_LAB_STDIN_SIGNAL"
+#: Written to fd 1 just before each read of fd 0. NUL bytes never occur in text output.
+STDIN_SENTINEL = b"\x00\x1bSLSTDIN\x00"
 
 #: Give Windows close() semantics? Windows has them natively.
 TRACK_CLOSE = os.name != "nt"
@@ -509,6 +536,89 @@ def _install_guard():
     socket.getaddrinfo = getaddrinfo
 
 
+# -- reads of stdin, announced -----------------------------------------------------------
+
+_real_os_read = os.read
+#: True while a read would return at once (end of input, or a non-blocking read that found
+#: nothing): such reads wait for nothing, so they are not announced.
+_stdin_quiet = False
+
+
+def _announce_read():
+    """Tell the grader, in the stdout stream itself, that the program now waits for input."""
+    stdout = sys.stdout
+    if stdout is not None:
+        try:
+            stdout.flush()  # a buffered stdout of the program's own: its prompt goes first
+        except Exception:
+            pass  # whatever the program made of sys.stdout, this read must still happen
+    try:
+        os.write(1, STDIN_SENTINEL)
+    except OSError:
+        pass  # stdout closed: nobody listens for the sentinel either
+
+
+def _read_stdin(size):
+    """``os.read(0, size)``, announced first unless it would return at once."""
+    global _stdin_quiet
+    if not _stdin_quiet:
+        _announce_read()
+    try:
+        data = _real_os_read(0, size)
+    except BlockingIOError:
+        _stdin_quiet = True
+        raise
+    _stdin_quiet = not data
+    return data
+
+
+def _announced_os_read(fd, size):
+    if fd == 0:
+        return _read_stdin(size)
+    return _real_os_read(fd, size)
+
+
+class _AnnouncingStdin(io.RawIOBase):
+    """fd 0 as a raw stream (like the FileIO under ``sys.stdin``, closefd=False) whose reads
+    are announced (see "Reads of stdin, announced" above)."""
+
+    name = "<stdin>"
+    mode = "rb"
+
+    def readable(self):
+        return True
+
+    def fileno(self):
+        return 0
+
+    def isatty(self):
+        return os.isatty(0)
+
+    def readinto(self, buffer):
+        try:
+            data = _read_stdin(len(buffer))
+        except BlockingIOError:
+            return None  # the RawIOBase way to say "nothing yet" on a non-blocking stream
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _announce_stdin_reads():
+    """Rebuild ``sys.stdin`` over :class:`_AnnouncingStdin`, as Python built the old one."""
+    old = sys.stdin
+    if old is None or os.environ.get(STDIN_SIGNAL_ENV) != "1":
+        return
+    stdin = io.TextIOWrapper(
+        io.BufferedReader(_AnnouncingStdin()), encoding=old.encoding, errors=old.errors,
+        newline=None if os.name == "nt" else "\n",  # what Python gives sys.stdin
+        line_buffering=old.line_buffering, write_through=old.write_through)
+    stdin.mode = "r"
+    if sys.__stdin__ is old:
+        sys.__stdin__ = stdin
+    sys.stdin = stdin
+    os.read = _announced_os_read
+
+
 # -- running the program ----------------------------------------------------------------
 
 def _set_path(program):
@@ -562,6 +672,7 @@ def main():
     _harden()
     _set_path(program)
     _install_guard()
+    _announce_stdin_reads()
     try:
         runpy.run_path(program, run_name="__main__")
     except (SystemExit, KeyboardInterrupt):

@@ -9,8 +9,20 @@ stderr as bytes, decode them incrementally, and append to a :class:`Capture`. A 
 at most ``limit`` characters (head and tail), so a program that prints an empty message in a
 loop costs us bounded memory and shows up as a *flood* rather than a hang.
 
+Reads of stdin. A program run through the launcher with ``SOCKET_LAB_STDIN_SIGNAL=1`` in its
+environment writes :data:`STDIN_SENTINEL` to its stdout just before each read of stdin that
+may wait (see "Reads of stdin, announced" in ``grader/_launch.py``). The stdout reader takes
+every sentinel out of the bytes before decoding (one split across two reads included: the
+end of a read that could begin a sentinel, and only that, is held back until the next read)
+and records a *read request* at the position, in characters, the sentinel had in the text:
+the program waited for a line having printed exactly what comes before it
+(:attr:`Capture.read_requests`, :meth:`ChildProcess.wait_read`). The text is what the
+program printed, byte for byte, minus the sentinels. Without the variable the output is
+read as it comes, untouched.
+
 Callers never sleep: they wait for an event with a deadline (:meth:`ChildProcess.wait_for`
-a text to appear, :meth:`ChildProcess.wait_exit` for the exit). Killing kills the whole
+a text to appear, :meth:`ChildProcess.wait_read` a read of stdin,
+:meth:`ChildProcess.wait_exit` for the exit). Killing kills the whole
 process tree; how that is done is the only platform-specific part and sits in
 ``grader/_sandbox.py`` (with the limits for untrusted code).
 """
@@ -32,8 +44,17 @@ CAPTURE_LIMIT = 1024 * 1024
 #: Arrival times kept per stream (one per chunk read; older ones are forgotten).
 STAMPS_KEPT = 4096
 
+#: Read requests kept per capture (older ones are forgotten; ``read_count`` counts them all).
+READS_KEPT = 4096
+
 #: Read size of the reader threads.
 _READ_SIZE = 65536
+
+#: The same two constants as grader/_launch.py's (which imports nothing from the grader;
+#: tests/test_launcher.py checks that they agree): in a child's environment, "1" asks the
+#: launcher to write the sentinel to stdout before each read of stdin.
+STDIN_SIGNAL_ENV = "SOCKET_LAB_STDIN_SIGNAL"
+STDIN_SENTINEL = b"\x00\x1bSLSTDIN\x00"
 
 
 class WaitTimeout(AssertionError):
@@ -52,6 +73,10 @@ class Capture:
     ever written, which is how a flood is recognised. Positions (``text_since``) count
     characters from the start of the stream, cut or not, so a waiter can scan only what is
     new instead of the whole capture on every wake-up.
+
+    ``read_requests`` are the positions at which the program waited for a line of stdin
+    (see the module docstring); ``read_count`` counts every one, kept or not, and
+    :meth:`read_requests_since` hands a waiter the new ones.
     """
 
     def __init__(self, limit=CAPTURE_LIMIT):
@@ -67,6 +92,8 @@ class Capture:
         # When text arrived: (position of its first character, time.monotonic()), one per
         # chunk read (a chunk is what the program printed at about the same moment).
         self._stamps = collections.deque(maxlen=STAMPS_KEPT)
+        self._reads = collections.deque(maxlen=READS_KEPT)
+        self.read_count = 0
 
     def append(self, chunk):
         with self.changed:
@@ -85,6 +112,28 @@ class Capture:
                 while self._tail_len - len(self._tail[0]) >= self._half:
                     self._tail_len -= len(self._tail.popleft())
             self.changed.notify_all()
+
+    def read_requested(self):
+        """The program now waits for a line, having printed everything held so far."""
+        with self.changed:
+            self._reads.append(self.total_chars)
+            self.read_count += 1
+            self.changed.notify_all()
+
+    @property
+    def read_requests(self):
+        """Positions of the read requests still kept (the last READS_KEPT), oldest first."""
+        with self.changed:
+            return list(self._reads)
+
+    def read_requests_since(self, index):
+        """``(positions, count)``: positions of the read requests numbered ``index`` on (from
+        0, as far as they are still kept) and the number of requests so far."""
+        with self.changed:
+            first_kept = self.read_count - len(self._reads)
+            skip = max(index, first_kept) - first_kept
+            # Indexed from the end: a waiter that keeps up asks for the last few only.
+            return [self._reads[i] for i in range(skip, len(self._reads))], self.read_count
 
     def close(self):
         with self.changed:
@@ -155,24 +204,61 @@ class Capture:
             return "".join(parts), self.total_chars
 
 
-def _pump(stream, capture, limit=None, on_flood=None):
+def _sentinel_start(data, sentinel):
+    """How many bytes at the end of ``data`` could be the start of ``sentinel`` (0 mostly:
+    the sentinel begins with a NUL byte, which text never holds)."""
+    longest = min(len(sentinel) - 1, len(data))
+    if data.find(sentinel[:1], len(data) - longest) < 0:
+        return 0
+    for size in range(longest, 0, -1):
+        if data.endswith(sentinel[:size]):
+            return size
+    return 0
+
+
+def split_sentinels(data, sentinel):
+    """``(pieces, held)``: ``data`` cut at each ``sentinel`` (a read request follows every
+    piece but the last) and the bytes at its end that may begin a sentinel, to be put in
+    front of the next read's bytes."""
+    pieces = data.split(sentinel)
+    held = _sentinel_start(pieces[-1], sentinel)
+    if held:
+        pieces[-1], held = pieces[-1][:-held], pieces[-1][-held:]
+    return pieces, held or b""
+
+
+def _decode_into(capture, decoder, data):
+    text = decoder.decode(data)
+    if text:
+        capture.append(text.replace("\r\n", "\n"))
+
+
+def _pump(stream, capture, limit=None, on_flood=None, sentinel=None):
     """Reader thread body: bytes from a pipe -> decoded text in a capture, until EOF.
 
-    Once more than ``limit`` characters have come, ``on_flood()`` is called (once).
+    Once more than ``limit`` characters have come, ``on_flood()`` is called (once). With a
+    ``sentinel``, each one is taken out of the bytes and recorded as a read request.
     """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     read = getattr(stream, "read1", stream.read)
+    held = b""
     try:
         while True:
             data = read(_READ_SIZE)
             if not data:
                 break
-            text = decoder.decode(data)
-            if text:
-                capture.append(text.replace("\r\n", "\n"))
+            if sentinel is None:
+                _decode_into(capture, decoder, data)
+            else:
+                pieces, held = split_sentinels(held + data, sentinel)
+                for index, piece in enumerate(pieces):
+                    if index:
+                        capture.read_requested()
+                    _decode_into(capture, decoder, piece)
             if limit is not None and capture.total_chars > limit and on_flood is not None:
                 on_flood()
                 on_flood = None
+        _decode_into(capture, decoder, held)  # the start of a sentinel that never came
         tail = decoder.decode(b"", final=True)
         if tail:
             capture.append(tail)
@@ -234,6 +320,10 @@ class ChildProcess:
             flood_limit: characters on one stream after which the output counts as a
                 flood: ``flooded`` is set and the process tree is killed at once, so a
                 program printing in a tight loop costs bounded time as well as memory.
+
+        With ``STDIN_SIGNAL_ENV: "1"`` in ``env`` (and the launcher, which acts on it),
+        ``signals_reads`` is True and the stdout capture records the program's read
+        requests (see the module docstring).
         """
         self.args = [python or sys.executable, "-u"] + [str(a) for a in args]
         if launcher is not None:
@@ -241,16 +331,19 @@ class ChildProcess:
         self._program_index = 3 if launcher is not None else 2
         self.flooded = None  # name of the stream that flooded
         self.started_at = time.monotonic()
+        environment = child_env(env)
+        self.signals_reads = environment.get(STDIN_SIGNAL_ENV) == "1"
         self.proc = subprocess.Popen(
-            self.args, cwd=cwd, env=child_env(env),
+            self.args, cwd=cwd, env=environment,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             **_sandbox.spawn_options())
         self.stdout = Capture()
         self.stderr = Capture()
+        sentinels = {"stdout": STDIN_SENTINEL if self.signals_reads else None, "stderr": None}
         self._readers = [
             threading.Thread(target=_pump, daemon=True, args=(
                 getattr(self.proc, name), getattr(self, name), flood_limit,
-                lambda name=name: self._flood(name)))
+                lambda name=name: self._flood(name), sentinels[name]))
             for name in ("stdout", "stderr")]
         for reader in self._readers:
             reader.start()
@@ -306,6 +399,27 @@ class ChildProcess:
                     raise WaitTimeout("waited for %r on %s of %s but %s.\n%s" % (
                         getattr(pattern, "pattern", pattern), stream, self.name, why,
                         self.describe()))
+                capture.changed.wait(left)
+
+    def wait_read(self, index=0, timeout=timeouts.SHORT):
+        """Wait until the child has made read request number ``index`` (from 0: its first
+        wait for a line of stdin); return its position in stdout (everything before it was
+        printed before the program waited). Needs ``signals_reads``. Raises
+        :class:`WaitTimeout` like :meth:`wait_for`."""
+        capture = self.stdout
+        deadline = time.monotonic() + timeout
+        with capture.changed:
+            while True:
+                positions, count = capture.read_requests_since(index)
+                if count > index and positions:
+                    return positions[0]
+                left = deadline - time.monotonic()
+                if capture.closed or left <= 0 or count > index:
+                    why = ("the stream ended" if capture.closed
+                           else "it is no longer kept" if count > index
+                           else "%.1f s passed" % timeout)
+                    raise WaitTimeout("waited for read of stdin #%d by %s but %s.\n%s" % (
+                        index, self.name, why, self.describe()))
                 capture.changed.wait(left)
 
     def wait_exit(self, timeout=timeouts.EXIT):

@@ -4,10 +4,13 @@ through the launcher as a real child process, on loopback only.
 A refused address is TEST-NET-1 (192.0.2.1, RFC 5737): nothing answers there, and the
 launcher refuses it before the real call, so it is never contacted.
 """
+import ast
 import json
 import os
 import platform
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader import timeouts
-from grader.process import ChildProcess, has_traceback
+from grader.process import STDIN_SENTINEL, STDIN_SIGNAL_ENV, ChildProcess, child_env, has_traceback
 
 LAUNCHER = Path(__file__).resolve().parent.parent / 'grader' / '_launch.py'
 REFUSED_TEXT = '评分时只允许访问本机 127.0.0.1, 已拒绝'
@@ -540,3 +543,173 @@ def test_close_with_no_receive_in_flight_changes_nothing(tmp_path, listener):
             print('errno', error.errno)
     ''', listener.getsockname()[1])
     assert (result.status, result.stdout, result.notes) == (0, 'errno 9\n', []), result
+
+
+# -- reads of stdin, announced ------------------------------------------------------------
+
+def launch_signalling(program, *args):
+    """The program through the launcher with its reads of stdin announced, as the grader runs it."""
+    env = {'SOCKET_LAB_NOTES': '', STDIN_SIGNAL_ENV: '1'}
+    return ChildProcess([LAUNCHER, program] + [str(arg) for arg in args], env=env)
+
+
+def launcher_constant(name):
+    """A constant of _launch.py, read from its source (it is a script, not a module to import)."""
+    tree = ast.parse(LAUNCHER.read_text(encoding='utf-8'))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [name]:
+            return ast.literal_eval(node.value)
+    raise LookupError(name)
+
+
+def test_the_launcher_and_the_reader_agree_on_the_signal():
+    assert launcher_constant('STDIN_SIGNAL_ENV') == STDIN_SIGNAL_ENV
+    assert launcher_constant('STDIN_SENTINEL') == STDIN_SENTINEL
+    assert b'\0' in STDIN_SENTINEL  # never in text output
+
+
+def raw_stdout(tmp_path, source, lines, signal):
+    """Run ``source`` through the launcher on plain pipes and return its stdout, bytes as they
+    came. With ``signal``, each of ``lines`` is typed once the program waits for it (one more
+    sentinel in stdout); without it, they are all typed at once."""
+    program = write_program(tmp_path, source)
+    env = child_env()
+    env.pop(STDIN_SIGNAL_ENV, None)
+    if signal:
+        env[STDIN_SIGNAL_ENV] = '1'
+    proc = subprocess.Popen([sys.executable, '-u', str(LAUNCHER), str(program)], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    got, changed = bytearray(), threading.Condition()
+
+    def pump():
+        for data in iter(lambda: proc.stdout.read1(4096), b''):
+            with changed:
+                got.extend(data)
+                changed.notify_all()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        for number, line in enumerate(lines, 1):
+            if signal:
+                with changed:
+                    assert changed.wait_for(lambda: got.count(STDIN_SENTINEL) >= number,
+                                            timeouts.SHORT), bytes(got)
+            proc.stdin.write(line.encode('utf-8') + b'\n')
+            proc.stdin.flush()
+        proc.stdin.close()
+        assert proc.wait(timeouts.EXIT) == 0
+        reader.join(timeouts.SHORT)
+        return bytes(got)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+ASK_TWICE = """
+    print('ask 1')
+    first = input()
+    print('got', first)
+    print('ask 2')
+    second = input()
+    print('got', second)
+"""
+
+
+def test_the_sentinel_is_written_just_before_each_read_in_the_stdout_stream(tmp_path):
+    out = raw_stdout(tmp_path, ASK_TWICE, ['one', 'two'], signal=True)
+    assert out == (b'ask 1\n' + STDIN_SENTINEL + b'got one\nask 2\n' + STDIN_SENTINEL
+                   + b'got two\n')
+
+
+def test_without_the_variable_no_sentinel_is_written(tmp_path):
+    out = raw_stdout(tmp_path, ASK_TWICE, ['one', 'two'], signal=False)
+    assert out == b'ask 1\ngot one\nask 2\ngot two\n'
+
+
+READ_STYLES = {
+    'input': 'def read():\n    return input()\n',
+    'readline': 'def read():\n    return sys.stdin.readline()\n',
+    'for-line-in-stdin': '_lines = iter(sys.stdin)\ndef read():\n    return next(_lines)\n',
+    'buffer-readline': 'def read():\n    return sys.stdin.buffer.readline().decode("utf-8")\n',
+    'os-read': 'def read():\n    return os.read(0, 100).decode("utf-8")\n',
+    # the program's own stdout, buffered: the launcher flushes it before it announces a read
+    'buffered-stdout': ('sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")\n'
+                        'def read():\n    return sys.stdin.readline()\n'),
+}
+
+ASK_AND_READ_TWICE = """
+print('ask 1')
+print('got', read().strip())
+print('ask 2')
+print('got', read().strip())
+sys.stdout.flush()
+"""
+
+
+@pytest.mark.parametrize('style', sorted(READ_STYLES))
+def test_every_way_of_reading_stdin_is_announced_where_the_program_waits(tmp_path, style):
+    program = write_program(tmp_path, 'import io, os, sys\n' + READ_STYLES[style]
+                            + ASK_AND_READ_TWICE)
+    with launch_signalling(program) as child:
+        first = child.wait_read(0)
+        assert child.stdout.text[:first] == 'ask 1\n', child.describe()
+        child.write_line('one')
+        second = child.wait_read(1)
+        assert child.stdout.text[:second] == 'ask 1\ngot one\nask 2\n', child.describe()
+        child.write_line('二')
+        assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
+        child.drain()
+        assert child.stdout.text == 'ask 1\ngot one\nask 2\ngot 二\n', child.describe()
+        assert child.stdout.read_requests == [first, second]
+
+
+def test_end_of_input_still_raises_eoferror_and_is_announced_once(tmp_path):
+    program = write_program(tmp_path, '''
+        import sys
+        for _ in range(3):
+            try:
+                input()
+            except EOFError:
+                print('EOFError')
+        print(repr(sys.stdin.read()), repr(sys.stdin.buffer.read()))
+    ''')
+    with launch_signalling(program) as child:
+        child.close_stdin()
+        assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
+        child.drain()
+        assert child.stdout.text == "EOFError\nEOFError\nEOFError\n'' b''\n", child.describe()
+        # At end of input a read returns at once: only the first one could have waited.
+        assert child.stdout.read_count == 1
+
+
+STDIN_AS_BEFORE = '''
+    import os, sys
+    stdin = sys.stdin
+    print(type(stdin).__name__, type(stdin.buffer).__name__, stdin.encoding, stdin.errors,
+          stdin.name, stdin.mode, stdin.buffer.mode, stdin.isatty(), stdin.buffer.raw.isatty(),
+          stdin.fileno(), stdin.readable(), stdin.seekable(), stdin.line_buffering,
+          sys.__stdin__ is stdin)
+    print(repr(input()), repr(stdin.readline()), repr(stdin.buffer.readline()),
+          repr(stdin.read()))
+    stdin.close()
+    os.fstat(0)  # fd 0 itself stays open, as Python's own sys.stdin leaves it
+    print(stdin.closed, 'fd 0 open')
+'''
+
+
+def test_the_announcing_stdin_behaves_as_pythons_own(tmp_path):
+    program = write_program(tmp_path, STDIN_AS_BEFORE)
+    outputs = []
+    for env in ({'SOCKET_LAB_NOTES': ''}, {'SOCKET_LAB_NOTES': '', STDIN_SIGNAL_ENV: '1'}):
+        with ChildProcess([LAUNCHER, program], env=env) as child:
+            child.write_line('a\r\nb\n中文\nlast\nrest')
+            child.close_stdin()
+            assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
+            child.drain()
+            outputs.append(child.stdout.text)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].startswith('TextIOWrapper BufferedReader utf-8 strict <stdin> r rb ')
+    assert ' False False 0 True False False True\n' in outputs[0]
+    assert outputs[0].endswith('True fd 0 open\n')

@@ -3,7 +3,8 @@
     python -m grader                       # grade skeleton/chat_client.py and chat_server.py
     python -m grader --client my/chat_client.py --server my/chat_server.py
     python -m grader --reference           # grade the reference solutions (should be 100)
-    python -m grader -k hub --lang en      # only the hub checks, report in English
+    python -m grader --part hub --lang en  # only the hub checks, report in English
+    python -m grader -k q_ends             # only the checks whose name matches
     python -m grader --json results.json   # also write Gradescope's results.json
 
 Exit status: 0 when grading ran (whatever the score), 2 for bad arguments, 3 when the
@@ -44,6 +45,9 @@ def build_parser():
     parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
                         help="run only the checks matching this pytest -k expression, "
                              "e.g. -k hub or -k 'client and not chinese'")
+    parser.add_argument("--part", action="append", choices=("client", "p2p", "hub"),
+                        help="grade only this part of the rubric (repeat for several): the "
+                             "client, the server's p2p mode or its hub mode")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--repeat", type=int, default=1, metavar="K",
                         help="run every check K times and report the checks whose result "
@@ -87,14 +91,16 @@ def main(argv=None):
     _safe_output()
     if args.list:
         from .run import list_checks
-        for line in list_checks(lang, args.keyword):
+        for line in list_checks(lang, args.keyword, parts=args.part):
             print(line)
         return EXIT_GRADED
     runs = [grade(client, server, lang=lang, keyword=args.keyword, extra=pytest_extra,
-                  progress=sys.stdout) for _ in range(args.repeat)]
+                  progress=sys.stdout, parts=args.part) for _ in range(args.repeat)]
     result = runs[0]
     if not result.checks:
-        print("socket-lab: no check matched -k %r" % args.keyword, file=sys.stderr)
+        print("socket-lab: no check matched%s%s" % (
+            " -k %r" % args.keyword if args.keyword else "",
+            " --part %s" % " ".join(args.part) if args.part else ""), file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
     print(render_text(result, lang=lang, color=use_color(sys.stdout)))
     if args.repeat > 1:

@@ -8,6 +8,8 @@
                         user when the grader runs as root (POSIX; a no-op elsewhere)
     prepare_folder()    give a scratch folder to the unprivileged user
     describe_end()      what a process's exit status says about a limit it hit
+    threads_waiting()   whether every thread of a process is blocked (Linux /proc; None
+                        where the system cannot tell)
 
 Hardening is off for a student at their own desk (their code, their machine) and on for
 ``batch`` and the Gradescope bundle, where the grader runs code it does not trust: the
@@ -147,3 +149,27 @@ def describe_end(returncode):
     if returncode is None or returncode >= 0:
         return None
     return LIMIT_SIGNALS.get(-returncode)
+
+
+def threads_waiting(pid):
+    """True if every thread of process ``pid`` is asleep (blocked in accept, recv, input...),
+    False if one of them is running or runnable, None where this cannot be told (no /proc,
+    as on macOS and Windows, or the process is gone).
+
+    The checks use it to pace a chat room at classroom speed: a newcomer joins only once
+    the room has taken in the previous one, which no byte on the wire announces.
+    """
+    task = "/proc/%d/task" % pid
+    try:
+        threads = os.listdir(task)
+    except OSError:
+        return None
+    for tid in threads:
+        try:
+            with open("%s/%s/stat" % (task, tid), "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a thread that just ended
+        if fields and fields[0] not in (b"S", b"D", b"I"):
+            return False
+    return True

@@ -26,23 +26,39 @@ LIMIT_CRASHES = re.compile(r"^MemoryError|File too large|Resource temporarily un
                            r"Too many open files")
 
 
-def static_findings(source):
-    """Hint ids that the source text itself supports (empty if it does not parse)."""
+def static_findings(source, part=None):
+    """Hint ids that the source text itself supports, each with the line it is on: a dict
+    id -> "line N". Only code on the path of ``part`` counts ("p2p": functions named with
+    p2p, "hub": with hub, "client" or None: the whole file), so a thread never started in
+    the hub is no hint for a p2p check. Empty if the source does not parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return set()
-    found = set()
-    if _unstarted_threads(tree):
-        found.add("thread-not-started")
-    if any(isinstance(node, ast.ExceptHandler) and node.type is None for node in ast.walk(tree)):
-        found.add("bare-except")
+        return {}
+    found = {}
+    for node in _unstarted_threads(tree):
+        if _on_path(tree, node, part):
+            found.setdefault("thread-not-started", "line %d" % node.lineno)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and node.type is None and _on_path(tree, node, part):
+            found.setdefault("bare-except", "line %d" % node.lineno)
     return found
+
+
+def _on_path(tree, node, part):
+    """True if ``node`` sits in code that ``part`` runs (see static_findings)."""
+    if part in (None, "client"):
+        return True
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and part in function.name:
+            if any(child is node for child in ast.walk(function)):
+                return True
+    return False
 
 
 def _unstarted_threads(tree):
     """Thread(...) objects that are never started: created and dropped, or assigned to a
-    name on which no ``.start()`` is ever called."""
+    name on which no ``.start()`` is ever called, or ``.run()`` instead of ``.start()``."""
     started = {node.value.id for node in ast.walk(tree)
                if isinstance(node, ast.Attribute) and node.attr == "start"
                and isinstance(node.value, ast.Name)}
@@ -82,8 +98,36 @@ def exception_lines(stderr):
     return EXCEPTION_LINE.findall(stderr)
 
 
-def diagnose(proposed, stderr, notes, flooded, source, limits=()):
-    """Hints for a failure: ``(ids, details)``.
+#: Hints a check may propose only as guesses: each is shown only when this check's own
+#: evidence confirms it (see diagnose).
+CONDITIONAL = ("thread-not-started", "dict-changed", "send-to-departed", "bare-except")
+
+#: Hints that explain every other symptom of a check: when one is found it is the only
+#: hint shown (an unfinished TODO makes "no connection was made" noise).
+SOLE_CAUSES = ("syntax-error", "missing-file", "unfinished-todo", "network-refused",
+               "stuck-at-start", "stdin-unanswered")
+
+#: A check's catch-all hint -> the specific ones that replace it when confirmed.
+GENERIC = {"shared-dict": ("dict-changed", "send-to-departed")}
+
+#: At most this many hints per check: the primary one and one that supports it.
+MAX_HINTS = 2
+
+
+def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
+    """Hints for a failure: ``(ids, details)``, the primary hint first.
+
+    The result depends only on this check's evidence, in a fixed order, so the same
+    program gets the same hints on every run:
+
+    1. a sandbox limit that ended a program (``limits``), then what explains everything
+       (an unfinished TODO, refused network access, a stuck start): shown alone;
+    2. what the evidence proves: a flood, a thread that died of a changed dict or of a
+       send to a closed socket, a split character's UnicodeDecodeError;
+    3. the check's own proposals, in its order, a conditional one (CONDITIONAL) only when
+       confirmed: a thread never started or a bare ``except:`` on this part's code path
+       (with its line), an exception seen in this check's stderr;
+    4. the exception a program died of, as support.
 
     Args:
         proposed: hint ids the check proposed, most likely first.
@@ -91,8 +135,9 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=()):
         notes: the launcher's notes (dicts with ``kind``).
         flooded: True if a program's output was a flood.
         source: the student file's text (for static confirmation).
-        limits: how programs that a sandbox limit ended died (``_sandbox.describe_end``);
-            the resource-limit hint then goes first.
+        limits: how programs that a sandbox limit ended died (``_sandbox.describe_end``).
+        part: the rubric part of the check ("client", "p2p", "hub"): static hints count
+            only on its code path.
     """
     hints, details = [], {}
 
@@ -102,6 +147,8 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=()):
             if detail:
                 details[hint] = detail
 
+    if limits:
+        add("resource-limit", limits[0])
     todo = TODO_LINE.search(stderr)
     if todo:
         add("unfinished-todo", todo.group(1).strip())
@@ -109,40 +156,45 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=()):
     if refused:
         add("network-refused", "%s %s:%s" % (refused[0].get("op"), refused[0].get("host"),
                                              refused[0].get("port")))
+    for sole in ("stuck-at-start", "stdin-unanswered", "syntax-error", "missing-file"):
+        if sole in proposed:
+            add(sole)
+    if any(hint in SOLE_CAUSES for hint in hints):
+        return hints[:1], details
+
     crashes = exception_lines(stderr)
     limited = [line for line in crashes if LIMIT_CRASHES.search(line)]
     if limited:
         add("resource-limit", limited[-1][:200])
-    if any("changed size during iteration" in line for line in crashes):
+    static = static_findings(source, part)
+    confirmed = {
+        "thread-not-started": "thread-not-started" in static,
+        "dict-changed": any("changed size during iteration" in line for line in crashes),
+        "send-to-departed": any(SEND_FAILURES.search(line) for line in crashes),
+        "bare-except": "bare-except" in static and (
+            flooded or any(hint in proposed for hint in ("no-exit", "empty-recv", "flood"))),
+    }
+    if confirmed["bare-except"]:
+        # A bare except: on the path of a program that loops or hangs is what makes it loop.
+        add("bare-except", static["bare-except"])
+    if flooded:
+        add("empty-recv" if "empty-recv" in proposed else "flood")
+    if confirmed["dict-changed"]:
         add("dict-changed")
     if any("UnicodeDecodeError" in line for line in crashes) and "split-character" in proposed:
         add("split-character")
-    if flooded:
-        add("empty-recv" if "empty-recv" in proposed else "flood")
-    static = static_findings(source)
-    confirmations = {
-        "thread-not-started": "thread-not-started" in static,
-        "dict-changed": "dict-changed" in hints,
-        "send-to-departed": any(SEND_FAILURES.search(line) for line in crashes),
-        "bare-except": "bare-except" in static,
-    }
-    kept = [hint for hint in proposed if confirmations.get(hint, True)]
-    if "thread-not-started" in static:
-        kept.append("thread-not-started")
-    if not kept and proposed and not hints:
-        kept = proposed[:1]  # nothing confirmed: the check's first guess is still the best
-    for hint in kept:
-        add(hint)
-    if "bare-except" in static and (flooded or "no-exit" in hints or "empty-recv" in hints):
-        add("bare-except")
-    if crashes and not todo and not refused:
+    for hint in proposed:
+        if hint in CONDITIONAL:
+            if confirmed[hint]:
+                add(hint, static.get(hint, ""))
+        elif hint not in SOLE_CAUSES:
+            add(hint)
+    if crashes and "crash" not in hints:
         add("crash", crashes[-1][:200])
-    if limits:  # the sandbox ended a program: that explains the rest, so it goes first
-        if "resource-limit" in hints:
-            hints.remove("resource-limit")
-        hints.insert(0, "resource-limit")
-        details["resource-limit"] = limits[0]
-    return hints, details
+    for generic, specific in GENERIC.items():
+        if generic in hints and any(hint in hints for hint in specific):
+            hints.remove(generic)  # the specific one says it better
+    return hints[:MAX_HINTS], {hint: details[hint] for hint in hints[:MAX_HINTS] if hint in details}
 
 
 def notes_of(programs_notes, prompts_changed=""):

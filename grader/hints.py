@@ -112,14 +112,14 @@ HINTS = {
         "iterating thread. Guard the dict with a lock, or iterate over a copy, list(...)."),
     "thread-not-started": Hint(
         4,
-        "常见错误4: 创建了线程却没有调用 .start(), 线程从来没有运行。",
-        "Mistake 4: a thread was created but never .start()ed, so it never ran."),
+        "常见错误4: 创建了线程却没有调用 .start() ({detail}), 线程从来没有运行。",
+        "Mistake 4: a thread was created but never .start()ed ({detail}), so it never ran."),
     "bare-except": Hint(
         5,
-        "常见错误5: 一个空的 except: (或 except: pass) 吞掉了错误, 程序带着旧的或未定义的变量继续运行。"
+        "常见错误5: 一个空的 except: (或 except: pass, {detail}) 吞掉了错误, 程序带着旧的或未定义的变量继续运行。"
         "只捕获 OSError, 出错时结束循环。",
-        "Mistake 5: a bare `except:` (or `except: pass`) swallowed an error and the loop went "
-        "on with a stale or undefined variable. Catch OSError only, and leave the loop."),
+        "Mistake 5: a bare `except:` (or `except: pass`, {detail}) swallowed an error and the "
+        "loop went on with a stale or undefined variable. Catch OSError only, and leave the loop."),
     "prompts-changed": Hint(
         6,
         "常见错误6: 框架给出的提问被删掉或改了顺序 (没有看到: {detail})。评分程序仍然给你评分, 但不要把 "
@@ -157,6 +157,48 @@ HINTS = {
         "消息被发回给了发送者自己。转发时跳过发送者: if addr == sender: continue。",
         "A message was sent back to its own sender. Skip the sender when relaying: "
         "`if addr == sender: continue`."),
+    "relay-prefix": Hint(
+        0,
+        "转发的消息要以发送者的地址开头: str(发送者的addr) + ' : ' + 消息, 这样大家才知道是谁说的 "
+        "(收到的是: {detail})。注意用发送者的地址, 不是接收者的。",
+        "A relayed message must start with its sender's address: str(sender_addr) + ' : ' + "
+        "text, so everyone knows who spoke (what arrived: {detail}). Use the sender's address, "
+        "not the receiver's."),
+    "no-announce": Hint(
+        0,
+        "客户端连上后, 服务器要打印它的地址, 例如 print(str(addr) + '已成功连接!')。",
+        "Once a client has connected, the server must print its address, e.g. "
+        "print(str(addr) + '已成功连接!')."),
+    "shared-dict": Hint(
+        3,
+        "常见错误3: 有客户端加入或离开时, 聊天室的某个线程停止了转发。每个用到 self.ip_client 的线程 "
+        "(加入、删除、遍历、打印) 都要持有同一把锁, 或者遍历它的副本 list(...)。",
+        "Mistake 3: while clients joined and left, a thread of your hub stopped relaying. Every "
+        "thread that touches self.ip_client (adding, removing, iterating, printing it) must "
+        "hold one lock, or iterate over a copy, list(...)."),
+    "room-count": Hint(
+        7,
+        "有人离开后, 他的位置要还给聊天室: 人数要从 self.ip_client 里数 (len(self.ip_client)), "
+        "或者离开时把计数减一。",
+        "When someone leaves, their place must be given back: count the room with "
+        "len(self.ip_client), or decrease your counter when a client leaves."),
+    "q-inside-text": Hint(
+        0,
+        "只有一行正好是 q 才表示离开: 用 msg.strip() == 'q', 不要用 'q' in msg (a quick question 里也有 q)。",
+        "Only a line that is exactly q means leaving: test msg.strip() == 'q', not 'q' in msg "
+        "(\"a quick question\" has a q in it too)."),
+    "only-first": Hint(
+        0,
+        "只有第一条消息 (或第一行) 被处理了: 接收 (或发送) 要放在 while True 循环里, 每条消息都要 recv "
+        "(或 input) 一次、处理一次; 不要在循环里多调用一次 recv, 那样会丢掉每隔一条的消息。",
+        "Only the first message (or line) was handled: the receive (or send) must sit in a "
+        "while True loop that calls recv (or input) once per message and handles each one; an "
+        "extra recv in the loop loses every other message."),
+    "p2p-leave-notice": Hint(
+        0,
+        "客户端发来 q 时, 服务器要打印它离开了 (例如 str(addr) + '已退出聊天'), 不要把 q 当成普通消息打印。",
+        "When the client sends q, the server must say that it left (e.g. str(addr) + "
+        "'已退出聊天'), not print the q as an ordinary message."),
     "resource-limit": Hint(
         0,
         "你的程序超出了评分时的资源限制, 被系统停止了: {detail}。检查是否有无限循环地创建进程、写文件或分配内存。",

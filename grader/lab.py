@@ -3,8 +3,9 @@
     Finding         a check's verdict that the student's code is wrong (an AssertionError
                     carrying a summary in both languages, what was expected and got, and
                     hint ids); ``fail(...)`` raises one
-    StudentProgram  the student's file running through ``_launch.py``, with its prompts
-                    answered as they appear (prompt-aware stdin) and its notes collected
+    StudentProgram  the student's file running through ``_launch.py``, each prompt answered
+                    when the program reads its line (grader/prompts.py decides which prompt
+                    a read answers) and its notes collected
     ClassroomServer an instructor server (echo or hub) running in this process on
                     127.0.0.1:0, telling us who joined and what it read
     Lab             one check's world: it starts all of the above, records what the grader
@@ -12,8 +13,8 @@
 
 Theory of operation
 -------------------
-A check never sleeps. Every step waits for an event with a deadline: a prompt on stdout
-(answered at once by a thread watching the output), a connection registered by a
+A check never sleeps. Every step waits for an event with a deadline: a read of stdin after a
+prompt (answered at once by a thread watching the output), a connection registered by a
 classroom server, bytes at a peer, the student's process ending. When a wait fails, the
 check raises a :class:`Finding` whose text says what was sent, expected and got; the
 pytest plugin adds the transcripts, the end of the student's output and the hints.
@@ -24,6 +25,7 @@ remembered and later checks that need the same start fail at once with the same 
 """
 
 import collections
+import contextlib
 import json
 import os
 import re
@@ -37,9 +39,12 @@ from reference.echo_server import EchoServer
 from reference.hub_server import HubServer
 from reference._instructor import serve_in_thread
 
-from . import timeouts
-from .peers import Listener, Peer, free_port, trimmed
-from .process import ChildProcess, WaitTimeout, has_traceback
+from . import _sandbox, timeouts
+from .peers import TRANSCRIPT_WORDS, Listener, Peer, drain, free_port, trimmed
+from .process import STDIN_SIGNAL_ENV, ChildProcess, WaitTimeout, has_traceback
+from . import prompts
+# The lab's prompts live in grader/prompts.py; other modules import them from here too.
+from .prompts import EXPECTED_PROMPTS, PROMPT_TEXT, PROMPTS  # noqa: F401
 
 LAUNCHER = Path(__file__).resolve().parent / "_launch.py"
 LOOPBACK = "127.0.0.1"
@@ -52,29 +57,21 @@ FLOOD_KILL_CHARS = 4 * 1024 * 1024
 #: message printed in a loop passes this in milliseconds).
 FLOOD_CHARS = 64 * 1024
 
-#: Prompts of the lab's given code, recognised in the student's output, and what each asks.
-#: Recognised by their core words so that a prompt moved into ``input('...')`` still counts.
-PROMPTS = (
-    ("ip", re.compile(r"请输入.{0,12}IP")),
-    ("port", re.compile(r"请输入.{0,12}端口")),
-    ("mode", re.compile(r"请输入.{0,12}模式")),
-    ("max", re.compile(r"请输入.{0,12}(?:数量|人数|上限)")),
-)
-PROMPT_TEXT = {
-    "ip": "请输入聊天服务器IP",
-    "port": "请输入聊天服务器端口",
-    "mode": "请输入服务器工作模式(p2p,hub)",
-    "max": "请输入最大允许连接的客户端数量",
-}
-#: The order in which the given code asks.
-EXPECTED_PROMPTS = {"client": ("ip", "port"), "server": ("port", "mode", "max")}
-
 #: The Python that runs student code, if not this one (batch grading as root picks one that
 #: the unprivileged sandbox user can read).
 STUDENT_PYTHON_ENV = "SOCKET_LAB_STUDENT_PYTHON"
 
 #: A start-up wait checks this often whether the student's program has already ended.
 START_SLICE = 0.02
+
+#: A newcomer whose connection was reset before the room took it in is connected again at
+#: most this many times in all (see Lab.join).
+JOIN_ATTEMPTS = 3
+
+#: How long a join waits for the server's threads to be blocked again, and how often it
+#: looks (Lab.join, Linux only).
+SETTLE_WAIT = 0.25
+SETTLE_POLL = 0.001
 
 #: At most this many prompts are answered per program (a re-prompt loop ends here).
 MAX_ANSWERS = 20
@@ -85,17 +82,41 @@ class Finding(AssertionError):
 
     Args:
         zh, en: one sentence saying what went wrong.
-        expected, got: what should have happened and what did (text; trimmed by callers).
+        expected, got: what should have happened and what did: a ``(zh, en)`` pair made
+            with :func:`say`, or a plain str for data that reads the same in both
+            languages (the repr of bytes received, say); trimmed by callers.
         hints: hint ids, most likely first (see grader.hints).
         details: detail text per hint id.
+        start: True when the program never got to the point the check needed (it ended
+            or got stuck at start-up): one such cause fails many checks the same way.
     """
 
-    def __init__(self, zh, en, expected="", got="", hints=(), details=None):
+    def __init__(self, zh, en, expected="", got="", hints=(), details=None, start=False):
         super().__init__(en)
         self.zh, self.en = zh, en
         self.expected, self.got = expected, got
         self.hints = list(hints)
         self.details = dict(details or {})
+        self.start = start
+
+    def summary(self, lang):
+        return self.zh if lang == "zh" else self.en
+
+    def text(self, name, lang):
+        """``expected`` or ``got`` in ``lang``."""
+        return in_lang(getattr(self, name), lang)
+
+
+def say(zh, en):
+    """A text in both languages, for ``expected`` and ``got``."""
+    return (zh, en)
+
+
+def in_lang(value, lang):
+    """``value`` in ``lang``: a ``say(zh, en)`` pair picks one, a str is the same in both."""
+    if isinstance(value, tuple):
+        return value[0] if lang == "zh" else value[1]
+    return value
 
 
 def fail(zh, en, expected="", got="", hints=(), details=None):
@@ -105,18 +126,25 @@ def fail(zh, en, expected="", got="", hints=(), details=None):
 # ------------------------------------------------------------------- the student's program
 
 class StudentProgram:
-    """A student's file running as a child process, prompts answered as they appear.
+    """A student's file running as a child process, each prompt answered when it is read.
 
-    ``answers`` maps a prompt kind (``ip``, ``port``, ``mode``, ``max``) to the reply. A
-    watcher thread reads the output as it comes and types the reply to each prompt it
-    recognises, so a program that reorders or drops prompts is still graded.
+    ``answers`` maps a prompt kind (``ip``, ``port``, ``mode``, ``max``) to the reply. The
+    launcher announces every read of stdin in the output (``SOCKET_LAB_STDIN_SIGNAL``); a
+    watcher thread follows the output and, at each read, types the reply to the last prompt
+    printed since the previous read (grader/prompts.py). So a program that reorders or
+    drops prompts is still graded, and one that prints a prompt it never reads (the course
+    framework's IP prompt) gets no answer it would take for the next one.
+
+    ``seen``: prompt kinds printed, in order (read or not); ``asked``: those answered, in
+    order; ``typed``: every line typed, answers and chat lines.
     """
 
     def __init__(self, path, role, answers, notes_path):
         self.path = Path(path).resolve()
         self.role = role  # "client" or "server"
         self.answers = {key: str(value) for key, value in answers.items()}
-        self.asked = []  # prompt kinds in the order they were seen
+        self.seen = []  # prompt kinds printed, in order, read or not
+        self.asked = []  # prompt kinds answered, in order
         self.started = False  # it connected / accepted a connection
         self.typed = []  # every line typed, prompts' answers included
         self.notes_path = notes_path
@@ -124,55 +152,44 @@ class StudentProgram:
         self.process = ChildProcess(
             [self.path], cwd=str(self.path.parent), launcher=LAUNCHER,
             python=os.environ.get(STUDENT_PYTHON_ENV) or None,
-            env={"SOCKET_LAB_NOTES": str(notes_path)}, flood_limit=FLOOD_KILL_CHARS)
+            env={"SOCKET_LAB_NOTES": str(notes_path), STDIN_SIGNAL_ENV: "1"},
+            flood_limit=FLOOD_KILL_CHARS)
         self._watcher = threading.Thread(target=self._answer_prompts, daemon=True,
                                          name="prompts of %s" % self.path.name)
         self._watcher.start()
 
     # -- prompts ---------------------------------------------------------------------
     def _answer_prompts(self):
+        """Watcher thread: follow stdout and its read requests; answer each read."""
         capture = self.process.stdout
-        pending, position = "", 0
-        with capture.changed:
-            while len(self.asked) < MAX_ANSWERS:
-                new, position = capture.text_since(position)
-                pending += new
-                pending = self._answer_in(pending)
-                if capture.closed:
+        heard, position, reads = prompts.NOTHING_HEARD, 0, 0
+        with capture.changed:  # released while waiting: the reader appends meanwhile
+            while len(heard.asked) < MAX_ANSWERS:
+                # One look at both under the lock: every request's text is already held.
+                new, end = capture.text_since(position)
+                requests, reads = capture.read_requests_since(reads)
+                for piece, read in prompts.split_at_reads(new, end, requests):
+                    heard = self._hear(heard, piece, read)
+                position = end
+                if capture.closed or len(heard.asked) >= MAX_ANSWERS:
                     return
                 capture.changed.wait(timeouts.CHECK)
 
-    def _answer_in(self, text):
-        """Answer every prompt in ``text``; return what is left to look at later."""
-        while True:
-            found = [(m.start(), m.end(), kind) for kind, rx in PROMPTS for m in [rx.search(text)] if m]
-            if not found:
-                # Whole lines without a prompt are done with; keep a partial last line.
-                return text[text.rfind("\n") + 1:]
-            start, end, kind = min(found)
-            self.asked.append(kind)
+    def _hear(self, heard, text, read):
+        heard, kind = prompts.hear(heard, text, read)
+        self.seen, self.asked = list(heard.seen), list(heard.asked)
+        if kind is not None and len(heard.asked) <= MAX_ANSWERS:
             self.type(self.answers.get(kind, LOOPBACK if kind == "ip" else ""))
-            text = text[end:]
-            if len(self.asked) >= MAX_ANSWERS:
-                return ""
+        return heard
 
     def prompts_changed(self):
-        """The given prompts this program never asked, or asked out of order (``""`` if
-        none, or if the program never got far enough to tell)."""
+        """The given prompts this program never printed, or printed out of order (``""`` if
+        none, or if the program never got far enough to tell). Judged by what it printed,
+        read or not: the framework's IP prompt, printed and never read, is in its place."""
         got_going = self.started or (not self.running and not has_traceback(self.stderr))
         if not got_going:
             return ""
-        expected = EXPECTED_PROMPTS[self.role]
-        seen = [kind for kind in self.asked if kind in expected]
-        missing = [PROMPT_TEXT[kind] for kind in expected if kind not in seen]
-        if missing and seen and not self.started and tuple(seen) == expected[:len(seen)]:
-            return ""  # it asked in order and then stopped (an error): not a prompt problem
-        if missing:
-            return ", ".join(missing)
-        first_seen = sorted(set(seen), key=seen.index)
-        if tuple(first_seen) != expected:
-            return "order / 顺序: " + " → ".join(PROMPT_TEXT[kind] for kind in first_seen)
-        return ""
+        return prompts.prompts_changed(EXPECTED_PROMPTS[self.role], self.seen, self.started)
 
     # -- input and output --------------------------------------------------------------
     def type(self, line):
@@ -246,6 +263,7 @@ class ClassroomServer:
     def __init__(self, server_class):
         self._changed = threading.Condition()
         self.joined = []        # (ip, port) of each client that joined, in order
+        self.left = []          # (ip, port) of each client that left, in order
         self.read = {}          # (ip, port) -> bytes read from that client
         observer = self
 
@@ -254,6 +272,12 @@ class ClassroomServer:
                 super().on_join(client)
                 with observer._changed:
                     observer.joined.append(tuple(client.addr))
+                    observer._changed.notify_all()
+
+            def on_leave(self, client, reason):
+                super().on_leave(client, reason)
+                with observer._changed:
+                    observer.left.append(tuple(client.addr))
                     observer._changed.notify_all()
 
         self.log = []
@@ -293,13 +317,16 @@ class ClassroomServer:
     def read_from(self, address):
         return self.read.get(tuple(address), b"")
 
-    def describe(self, zero=None, entries=12):
+    def describe(self, zero=None, entries=12, lang="en"):
         """The server's log and its last events; times are seconds since ``zero``."""
         events = list(self.events)[-entries:]
         start = zero if zero is not None else events[0][0] if events else 0.0
-        lines = ["%s on %s:%d; log:" % (self.kind, LOOPBACK, self.port)]
+        words = TRANSCRIPT_WORDS["zh" if lang == "zh" else "en"]
+        head = ("%s (%s:%d) 的日志:" if lang == "zh" else "%s on %s:%d; log:")
+        lines = [head % (self.kind, LOOPBACK, self.port)]
         lines += ["  " + line for line in self.log[-6:]]
-        lines += ["  %+8.3fs %s %-4s %s" % (stamp - start, address, direction, trimmed(data, 120))
+        lines += ["  %+8.3fs %s %s %s" % (stamp - start, address, words[direction],
+                                          trimmed(data, 120))
                   for stamp, address, direction, data in events]
         return "\n".join(lines)
 
@@ -310,25 +337,44 @@ class ClassroomServer:
 # ------------------------------------------------------------------------------ the lab
 
 class Lab:
-    """One check's world. ``Lab(config)`` is made by the ``lab`` fixture; ``close()`` ends
-    every process, peer and server it started."""
+    """One check's world. ``Lab(...)`` is made by the ``lab`` fixture; ``close()`` ends
+    every process, peer and server it started.
 
-    #: (path, role, mode) -> Finding: starts that already got stuck in an earlier check.
-    stuck_starts = {}
+    ``stuck_starts`` belongs to the grading run (the plugin owns it): (resolved path, mode)
+    -> the Finding of a start that already got stuck in an earlier check of this run.
+    """
 
-    def __init__(self, client_path, server_path, workdir):
-        self.client_path = Path(client_path)
-        self.server_path = Path(server_path)
+    def __init__(self, client_path, server_path, workdir, stuck_starts=None):
+        self.client_path = Path(client_path).resolve()
+        self.server_path = Path(server_path).resolve()
         self.workdir = Path(workdir)
+        self.stuck_starts = {} if stuck_starts is None else stuck_starts
         self.programs = []
         self.peers = []
         self.listeners = []
         self.servers = []
         self.sent = []  # what the grader did, as lines for the report
         self.started_at = time.monotonic()  # time zero of every transcript in the report
+        #: part id -> None (passed) or the Finding it failed with, in the order judged.
+        self.part_results = collections.OrderedDict()
+
+    @contextlib.contextmanager
+    def part(self, part_id):
+        """Judge one scored part of the check (see grader.scoring): a student failure
+        inside the block fails this part only, and the check goes on."""
+        try:
+            yield
+        except (AssertionError, ConnectionError) as failure:
+            self.part_results[part_id] = failure
+        else:
+            self.part_results[part_id] = None
+
+    def failed_parts(self):
+        return [failure for failure in self.part_results.values() if failure is not None]
 
     def note(self, line):
-        """Record one thing the grader did (typed a line, sent a message)."""
+        """Record one thing the grader did (typed a line, sent a message): a str, or a
+        ``say(zh, en)`` pair."""
         self.sent.append(line)
 
     # -- starting things ------------------------------------------------------------------
@@ -367,7 +413,8 @@ class Lab:
         if not client.started:
             self._start_failed(client, "client", zh="你的客户端没有连接到服务器。",
                                en="Your client did not connect to the server.",
-                               expected="a connection to 127.0.0.1:%d" % server.port)
+                               expected=say("连接到 127.0.0.1:%d" % server.port,
+                                            "a connection to 127.0.0.1:%d" % server.port))
 
     def client_accepted(self, client, listener, name="server"):
         """Wait until the student's client connects to ``listener``; returns our Peer."""
@@ -383,7 +430,8 @@ class Lab:
         if not self._while_running(client, accept):
             self._start_failed(client, "client", zh="你的客户端没有连接到服务器。",
                                en="Your client did not connect to the server.",
-                               expected="a connection to 127.0.0.1:%d" % listener.port)
+                               expected=say("连接到 127.0.0.1:%d" % listener.port,
+                                            "a connection to 127.0.0.1:%d" % listener.port))
         client.started = True
         self.peers.append(accepted[0])
         return accepted[0]
@@ -407,6 +455,7 @@ class Lab:
         program = self._program(self.server_path, "server",
                                 {"port": port, "mode": mode, "max": max_clients})
         program.port, program.mode = port, mode
+        program.announces = True  # prints who joined (until a join shows otherwise)
         return program
 
     def connect_to(self, server, name):
@@ -430,12 +479,55 @@ class Lab:
                     self._start_failed(server, server.mode,
                                        zh="连接不上你的服务器 (端口 %d)。" % server.port,
                                        en="Could not connect to your server (port %d)." % server.port,
-                                       expected="your server accepts connections on 127.0.0.1:%d"
-                                                % server.port)
+                                       expected=say("你的服务器在 127.0.0.1:%d 上接受连接" % server.port,
+                                                     "your server accepts connections on "
+                                                     "127.0.0.1:%d" % server.port))
                 # Nothing tells us when listen() has happened: wait for the next output
                 # of the program (it usually prints on the way) or a short tick.
                 with server.process.stdout.changed:
                     server.process.stdout.changed.wait(0.02)
+
+    def join(self, server, name, filler=None):
+        """Connect a peer to the student's chat room at classroom pace: return once the
+        room has taken it in (the server printed its address, and on Linux every thread
+        of the server is blocked again), so a race in the server cannot decide a check
+        that is about something else. Only the concurrency check joins at full speed.
+
+        A connection reset before the server took it in (a listening socket replaced at
+        start-up) is made again, at most JOIN_ATTEMPTS times.
+        """
+        for _ in range(JOIN_ATTEMPTS):
+            mark = server.output_mark()
+            peer = self.connect(server, name, filler=filler)
+            if self.wait_taken_in(server, peer, mark):
+                return peer
+            self.note(say("%s 的连接在服务器接收它之前被重置, 重新连接" % name,
+                          "%s's connection was reset before the server took it in; connecting "
+                          "again" % name))
+        return peer
+
+    def wait_taken_in(self, server, peer, mark):
+        """Wait until ``server`` announced ``peer`` (False if the peer's connection ended
+        first), then until the server's threads are all blocked again."""
+        pattern = relay_pattern(peer.address)
+        deadline = time.monotonic() + (timeouts.RELAY if server.announces else 0.0)
+        while True:
+            if server.wait_output(pattern, timeout=START_SLICE, since=mark):
+                break
+            drain([peer])
+            if peer.eof:
+                return False
+            if time.monotonic() >= deadline or not server.running:
+                server.announces = False  # it never says who joined: do not wait for it again
+                break
+        self.settle(server)
+        return True
+
+    def settle(self, program):
+        """Wait until every thread of the student's ``program`` is blocked (Linux; a no-op
+        where that cannot be told, or once it was seen never to happen)."""
+        if getattr(program, "settles", True):
+            program.settles = _settle(program.process.proc.pid)
 
     def send(self, peer, text):
         """A peer sends ``text``; recorded for the report."""
@@ -443,7 +535,8 @@ class Lab:
         peer.send(text)
 
     def type(self, program, line):
-        self.note("typed on %s's stdin: %s" % (program.path.name, line))
+        self.note(say("在 %s 的键盘输入: %s" % (program.path.name, line),
+                      "typed on %s's stdin: %s" % (program.path.name, line)))
         program.type(line)
 
     # -- stuck starts -----------------------------------------------------------------------
@@ -451,12 +544,13 @@ class Lab:
         return timeouts.CHECK
 
     def _check_not_stuck(self, path, mode):
-        finding = (self.stuck_starts.get((str(path), mode))
-                   or self.stuck_starts.get((str(path), None)))
+        key = str(Path(path).resolve())
+        finding = self.stuck_starts.get((key, mode)) or self.stuck_starts.get((key, None))
         if finding is not None:
             raise Finding(finding.zh + " (在之前的检查中已经发生, 这一项不再等待)",
                           finding.en + " (This happened in an earlier check; not waited for again.)",
-                          finding.expected, finding.got, finding.hints, finding.details)
+                          finding.expected, finding.got, finding.hints, finding.details,
+                          start=True)
 
     def _start_failed(self, program, mode, zh, en, expected=""):
         """Raise the finding for a program that never got to the point a check needed."""
@@ -476,13 +570,15 @@ class Lab:
             if changed:
                 hints.append("prompts-changed")
                 details["prompts-changed"] = changed
-        finding = Finding(zh, en, expected=expected, hints=hints, details=details,
-                          got="process %s" % ("still running" if program.running
-                                              else "ended with status %s" % program.process.proc.poll()))
+        status = program.process.proc.poll()
+        got = (say("程序还在运行", "the process is still running") if program.running else
+               say("程序已经结束, 退出状态 %s" % status, "the process ended with status %s" % status))
+        finding = Finding(zh, en, expected=expected, hints=hints, details=details, got=got,
+                          start=True)
         if program.running:
             # Stuck before the mode was asked: every mode would get stuck the same way.
             key_mode = mode if "mode" in program.asked or program.role == "client" else None
-            self.stuck_starts[(str(program.path), key_mode)] = finding
+            self.stuck_starts[(str(program.path.resolve()), key_mode)] = finding
         raise finding
 
     # -- the end --------------------------------------------------------------------------
@@ -497,8 +593,28 @@ class Lab:
             server.stop()
 
 
+def _settle(pid):
+    """Wait (at most SETTLE_WAIT) until every thread of ``pid`` is blocked, seen twice in a
+    row. Returns False where that cannot be told or never happens (a server that spins), so
+    the caller stops asking."""
+    deadline = time.monotonic() + SETTLE_WAIT
+    quiet = 0
+    while time.monotonic() < deadline:
+        waiting = _sandbox.threads_waiting(pid)
+        if waiting is None:
+            return False
+        quiet = quiet + 1 if waiting else 0
+        if quiet >= 2:
+            return True
+        # No event says "all threads are blocked": this is a poll with a deadline.
+        time.sleep(SETTLE_POLL)
+    return False
+
+
 def relay_pattern(address):
     """A regex that finds ``address`` as the lab's programs print it, tolerantly:
-    ``('127.0.0.1', 51234)``, ``127.0.0.1:51234`` or ``('127.0.0.1',51234)``."""
+    ``('127.0.0.1', 51234)``, ``127.0.0.1:51234``, ``('127.0.0.1',51234)`` or in words,
+    ``IP: 127.0.0.1 端口: 51234``."""
     ip, port = address[0], address[1]
-    return re.compile(r"%s\W{1,4}%d(?!\d)" % (re.escape(ip), port))
+    # Between the two: a few separators, or a few words ("IP: 127.0.0.1 端口: 51140").
+    return re.compile(r"%s(?:\W{1,4}|[^\d\n]{1,16}?)%d(?!\d)" % (re.escape(ip), port))

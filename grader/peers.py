@@ -35,6 +35,14 @@ RECV_SIZE = 256 * 1024
 #: A transcript entry keeps at most this many bytes of its chunk (head and tail).
 TRANSCRIPT_CHUNK = 4096
 
+#: The fixed words of a transcript, per language.
+TRANSCRIPT_WORDS = {
+    "en": {"head": "transcript of %r (last %d of %d events):", "sent": "sent", "recv": "recv",
+           "end": "<end of stream>", "reset": "<reset>", "bytes": " (%d bytes)"},
+    "zh": {"head": "%r 的记录 (最后 %d 条, 共 %d 条):", "sent": "发出", "recv": "收到",
+           "end": "<连接结束>", "reset": "<连接被重置>", "bytes": " (%d 字节)"},
+}
+
 
 #: ``start-end``: the ports free_port() may hand out. Batch grading gives each of its
 #: parallel graders a range of its own (below the system's ephemeral ports), so two
@@ -230,17 +238,18 @@ class Peer:
         assert needle not in self.received, "%r should never receive %r, but did.\n%s" % (
             self, needle.decode("utf-8", "replace"), self.describe())
 
-    def describe(self, entries=40, zero=None):
+    def describe(self, entries=40, zero=None, lang="en"):
         """The end of the transcript, for a failure message; times are seconds since
-        ``zero`` (a ``time.monotonic()`` value; default: the first event)."""
-        lines = ["transcript of %r (last %d of %d events):"
-                 % (self, min(entries, len(self.transcript)), len(self.transcript))]
+        ``zero`` (a ``time.monotonic()`` value; default: the first event). ``lang`` ("zh"
+        or "en") is the language of its fixed words."""
+        words = TRANSCRIPT_WORDS["zh" if lang == "zh" else "en"]
+        lines = [words["head"] % (self, min(entries, len(self.transcript)), len(self.transcript))]
         start = zero if zero is not None else self.transcript[0][0] if self.transcript else 0.0
         for stamp, direction, data, length in self.transcript[-entries:]:
-            shown = (trimmed(data, 200) if length > 0 else "<end of stream>" if length == 0
-                     else "<reset>")
-            size = " (%d bytes)" % length if length > len(data) else ""
-            lines.append("  %+8.3fs %-4s %s%s" % (stamp - start, direction, shown, size))
+            shown = (trimmed(data, 200) if length > 0 else words["end"] if length == 0
+                     else words["reset"])
+            size = words["bytes"] % length if length > len(data) else ""
+            lines.append("  %+8.3fs %s %s%s" % (stamp - start, words[direction], shown, size))
         return "\n".join(lines)
 
     def __enter__(self):

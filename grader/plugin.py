@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from . import _sandbox, diagnose, results
-from .lab import Finding
+from . import _sandbox, diagnose, results, scoring
+from .lab import Finding, in_lang
 from .peers import trimmed
 
 #: Order of the parts in the rubric and in reports; a check's part is its module's name.
@@ -42,11 +42,16 @@ def part_of(item):
 class GraderPlugin:
     """Registered by ``python -m grader`` as ``socket-lab``; collects the results."""
 
-    def __init__(self, client_path, server_path, lang="en", on_result=None):
+    def __init__(self, client_path, server_path, lang="en", on_result=None, parts=None):
         self.client_path = Path(client_path)
         self.server_path = Path(server_path)
         self.lang = lang
         self.on_result = on_result  # called with each CheckResult as it is made
+        #: Parts of the rubric to run ("client", "p2p", "hub"); None runs them all.
+        self.parts = tuple(parts) if parts else None
+        #: Starts that got stuck in this run (see grader.lab.Lab): they belong to the run,
+        #: not to the process, so a second run in the same process starts afresh.
+        self.stuck_starts = {}
         self.result = results.GradingResult(client_path=str(client_path),
                                             server_path=str(server_path))
         self.preflight = {}  # "client"/"server" -> (hint id, detail)
@@ -79,7 +84,20 @@ class GraderPlugin:
             self.collect_errors.append(str(report.longrepr))
 
     def pytest_collection_modifyitems(self, config, items):
+        if self.parts is not None:
+            dropped = [item for item in items if part_of(item) not in self.parts]
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+                items[:] = [item for item in items if part_of(item) in self.parts]
         items.sort(key=lambda item: PARTS.index(part_of(item)) if part_of(item) in PARTS else 99)
+        for item in items:
+            marker = item.get_closest_marker("check")
+            if marker is not None:
+                try:
+                    scoring.check_parts(item.name, marker.kwargs.get("points", 0),
+                                        marker.kwargs.get("parts", ()))
+                except scoring.RubricError as error:
+                    self.collect_errors.append(str(error))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item):
@@ -88,20 +106,27 @@ class GraderPlugin:
         if problem:
             hint, detail = problem
             raise Finding("文件无法运行, 这一项没有运行。", "The file cannot run, so this check did not run.",
-                          got=detail, hints=[hint], details={hint: detail})
+                          got=detail, hints=[hint], details={hint: detail}, start=True)
 
     # -- outcomes -----------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
+        lab = getattr(item, "lab", None)
+        failure = None
+        if call.when == "call" and report.passed and lab is not None and lab.failed_parts():
+            # A scored part failed inside a check that ran to its end: the check failed
+            # (for pytest's own reports too), with that part's failure as its evidence.
+            failure = lab.failed_parts()[0]
+            report.outcome, report.longrepr = "failed", str(failure)
         if call.when == "call" or (call.when == "setup" and report.failed):
-            check = self._check_result(item, call, report)
+            check = self._check_result(item, call, report, failure)
             self.result.checks.append(check)
             if self.on_result:
                 self.on_result(check)
 
-    def _check_result(self, item, call, report):
+    def _check_result(self, item, call, report, part_failure=None):
         marker = item.get_closest_marker("check")
         points = float(marker.kwargs.get("points", 0)) if marker else 0.0
         doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
@@ -111,38 +136,72 @@ class GraderPlugin:
             duration=call.duration)
         lab = getattr(item, "lab", None)
         notes = [note for program in lab.programs for note in program.notes()] if lab else []
+        declared = list(marker.kwargs.get("parts", ())) if marker else []
+        student_failure = part_failure is not None or (
+            call.when == "call" and is_student_failure(call.excinfo))
         if marker is None:
             check.status, check.error = results.ERROR, "check has no @pytest.mark.check(points=...)"
         elif report.passed:
             check.status, check.score = results.PASSED, points
-        elif call.when == "call" and is_student_failure(call.excinfo):
+        elif student_failure:
             check.status = results.FAILED
-            check.evidence = self._evidence(lab, call.excinfo.value, item, notes)
+            error = part_failure if part_failure is not None else call.excinfo.value
+            check.evidence = self._evidence(lab, error, item, notes)
         else:
             check.status = results.ERROR
             check.error = clip(report.longreprtext)
+        if declared and check.status != results.ERROR:
+            check.parts = self._parts(declared, lab)
+            check.score = scoring.parts_score(
+                declared, {part.id: part.passed for part in check.parts
+                           if part.status != scoring.SKIPPED})
+            if check.status == results.PASSED and check.score < points:
+                check.status = results.FAILED  # a part was never judged: not a pass
         if lab is not None:
             changed = next(filter(None, (p.prompts_changed() for p in lab.programs)), "")
             check.notes, check.note_details = diagnose.notes_of(notes, changed)
         return check
 
+    def _parts(self, declared, lab):
+        """The declared parts as judged in ``lab`` (unjudged ones skipped)."""
+        judged = lab.part_results if lab is not None else {}
+        parts = []
+        for part, status in scoring.part_statuses(
+                declared, {key: failure is None for key, failure in judged.items()}):
+            failure = judged.get(part.id)
+            parts.append(results.PartResult(
+                id=part.id, title_en=part.en, title_zh=part.zh, points=float(part.points),
+                score=float(part.points) if status == scoring.PASSED else 0.0, status=status,
+                summary=self._summary(failure) if failure is not None else ""))
+        return parts
+
+    def _summary(self, failure):
+        if isinstance(failure, Finding):
+            return failure.summary(self.lang)
+        return str(failure).partition("\n")[0]
+
     def _evidence(self, lab, error, item, notes):
-        zh, en = (error.zh, error.en) if isinstance(error, Finding) else (None, None)
+        lang = self.lang
+        is_finding = isinstance(error, Finding)
         message = str(error)
         first, _, rest = message.partition("\n")
         evidence = results.Evidence(
-            summary=(zh if self.lang == "zh" else en) if zh else first,
-            expected=getattr(error, "expected", ""),
-            got=getattr(error, "got", "") if zh else trimmed(rest, 1500) if rest else "")
+            summary=error.summary(lang) if is_finding else first,
+            expected=error.text("expected", lang) if is_finding else "",
+            got=error.text("got", lang) if is_finding else trimmed(rest, 1500) if rest else "")
         proposed = list(getattr(error, "hints", []))
+        for other in (lab.failed_parts() if lab is not None else []):
+            proposed += [hint for hint in getattr(other, "hints", []) if hint not in proposed]
+        role = PART_FILE.get(part_of(item), "client")
         if lab is None:
             evidence.hints = proposed
+            self._set_cause(evidence, error, role)
             return evidence
-        evidence.sent = list(lab.sent)
+        evidence.sent = [in_lang(line, lang) for line in lab.sent]
         zero = lab.started_at
-        evidence.transcripts = [peer.describe(entries=10, zero=zero)
+        evidence.transcripts = [peer.describe(entries=10, zero=zero, lang=lang)
                                 for peer in lab.peers[:MAX_TRANSCRIPTS]]
-        evidence.transcripts += [server.describe(zero=zero) for server in lab.servers]
+        evidence.transcripts += [server.describe(zero=zero, lang=lang) for server in lab.servers]
         programs = lab.programs
         for program in programs:
             if not program.running:
@@ -151,7 +210,6 @@ class GraderPlugin:
                 program.process.kill()
         evidence.stdout_tail = "\n".join(timed_tail(p.process.stdout, zero) for p in programs)
         evidence.stderr_tail = "\n".join(timed_tail(p.process.stderr, zero) for p in programs)
-        role = PART_FILE.get(part_of(item), "client")
         path = self.client_path if role == "client" else self.server_path
         limits = [_sandbox.describe_end(p.process.proc.poll()) for p in programs]
         evidence.hints, evidence.hint_details = diagnose.diagnose(
@@ -160,10 +218,20 @@ class GraderPlugin:
             notes=notes,
             flooded=any(p.flooded for p in programs),
             source=read_source(path),
-            limits=[limit for limit in limits if limit])
+            limits=[limit for limit in limits if limit],
+            part=part_of(item))
         evidence.hint_details.update({k: v for k, v in getattr(error, "details", {}).items()
                                       if k not in evidence.hint_details})
+        self._set_cause(evidence, error, role)
         return evidence
+
+    @staticmethod
+    def _set_cause(evidence, error, role):
+        """A failure at start-up is one cause for every check it costs: the file's role and
+        what the first hint says (the unfinished TODO, the syntax error, the stuck start)."""
+        if isinstance(error, Finding) and error.start and evidence.hints:
+            first = evidence.hints[0]
+            evidence.cause = "%s: %s %s" % (role, first, evidence.hint_details.get(first, ""))
 
     def pytest_sessionfinish(self, session):
         self.result.execution_time = time.monotonic() - (self._started or time.monotonic())

@@ -40,6 +40,34 @@ class Evidence:
     hints: List[str] = field(default_factory=list)
     #: Free detail for the hint (a TODO's text, a line number, an exception line).
     hint_details: dict = field(default_factory=dict)
+    #: The root cause, when it is one that fails many checks the same way (the program
+    #: ends at start-up with an unfinished TODO, a syntax error, a start that never gets
+    #: going): a key equal for every check it cost, so a report shows it once with the list
+    #: of those checks. Empty when the failure is the check's own.
+    cause: str = ""
+
+
+@dataclass
+class PartResult:
+    """One scored part of a check (a TA's partial credit): e.g. "closes the connection".
+
+    A check with parts scores the sum of its passed parts; each part has its own line in
+    the report, and a failed part carries its one-sentence summary.
+    """
+
+    id: str
+    title_en: str
+    title_zh: str
+    points: float
+    score: float = 0.0
+    #: "passed", "failed", or "skipped" (not reached: an earlier part it needs failed).
+    status: str = "failed"
+    #: Why it failed, in the report's language (empty when passed).
+    summary: str = ""
+
+    @property
+    def passed(self):
+        return self.status == PASSED
 
 
 @dataclass
@@ -61,6 +89,10 @@ class CheckResult:
     note_details: dict = field(default_factory=dict)
     #: For status ERROR: what failed in the grader (English, for the instructor).
     error: str = ""
+    #: The check's scored parts, in order (empty for an all-or-nothing check). With parts,
+    #: ``score`` is the sum of the passed parts' points and the status is PASSED only when
+    #: every part passed.
+    parts: List[PartResult] = field(default_factory=list)
 
     @property
     def passed(self):

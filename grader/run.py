@@ -33,8 +33,9 @@ def pytest_args(keyword=None, extra=()):
     return args + list(extra)
 
 
-def grade(client, server, lang="en", keyword=None, extra=(), progress=None):
-    """Grade ``client`` and ``server`` (paths); returns the GradingResult."""
+def grade(client, server, lang="en", keyword=None, extra=(), progress=None, parts=None):
+    """Grade ``client`` and ``server`` (paths); returns the GradingResult. ``parts`` limits
+    the run to some parts of the rubric ("client", "p2p", "hub")."""
     environment_for_pytest()
     shown = []
 
@@ -46,7 +47,7 @@ def grade(client, server, lang="en", keyword=None, extra=(), progress=None):
             progress.write(MARKS.get(check.status, "?"))
             progress.flush()
 
-    plugin = GraderPlugin(client, server, lang=lang, on_result=show)
+    plugin = GraderPlugin(client, server, lang=lang, on_result=show, parts=parts)
     status = pytest.main(pytest_args(keyword, extra), plugins=[plugin])
     if status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         plugin.result.checks.append(results.CheckResult(
@@ -59,16 +60,17 @@ def grade(client, server, lang="en", keyword=None, extra=(), progress=None):
     return plugin.result
 
 
-def list_checks(lang="en", keyword=None):
+def list_checks(lang="en", keyword=None, parts=None):
     """One line per check: part, points, question."""
     environment_for_pytest()
     collected = []
 
     class Collector:
+        @pytest.hookimpl(trylast=True)  # after the plugin has dropped parts not asked for
         def pytest_collection_modifyitems(self, items):
             collected.extend(items)
 
-    plugin = GraderPlugin(os.devnull, os.devnull, lang=lang)
+    plugin = GraderPlugin(os.devnull, os.devnull, lang=lang, parts=parts)
     pytest.main(pytest_args(keyword) + ["--collect-only"], plugins=[plugin, Collector()])
     lines = []
     collected.sort(key=lambda item: PARTS.index(part_of(item)) if part_of(item) in PARTS else 99)

@@ -2,18 +2,25 @@
 
 They judge by the wire first (bytes delivered, end of stream seen, process alive or
 ended) and by stdout second (the message text present), never by the exact wording of
-free text.
+free text. Every ``expected`` and ``got`` is written in both languages (``say``), so the
+report reads in one.
 """
 
 import re
 
 from . import timeouts
-from .lab import FLOOD_CHARS, fail
-from .peers import trimmed
+from .lab import FLOOD_CHARS, fail, relay_pattern, say
+from .peers import drain, trimmed
 from .process import WaitTimeout
 
-#: Words that say "the chat is over" / "someone left", in the lab's Chinese or in English.
-END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|(?i:\b(?:end|ended|closed|disconnected|left|quit|exit)\b)")
+#: Words that say "the chat is over" / "someone left", in the lab's Chinese or in English
+#: (the original framework's variants included: 已下线, 离开了聊天室, 服务器已断开连接).
+END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|(?i:\b(?:end|ended|closed|disconnected|left|"
+                       r"quit|exit|offline)\b)")
+
+#: Lines a check types or sends after the first: one holds the letter q inside words,
+#: which is not a quit (only a line that is exactly q is).
+MORE_LINES = ("a quick question: 你在吗?", "third line #3, 再见")
 
 
 def connected_client(lab, server):
@@ -30,14 +37,22 @@ def client_with_peer(lab):
     return client, lab.client_accepted(client, listener)
 
 
+def received_text(peer):
+    return "%s received %s%s" % (peer.name, trimmed(peer.received),
+                                 " and then the connection was closed" if peer.eof else "")
+
+
 def peer_gets(peer, text, zh, en, hints, timeout=timeouts.CHECK):
     """Wait until ``peer`` has received ``text``; otherwise fail with what it did get."""
     try:
         peer.wait_for(text, timeout=timeout)
     except WaitTimeout:
-        fail(zh, en, expected="%s receives %r" % (peer.name, text),
-             got="%s received %s%s" % (peer.name, trimmed(peer.received),
-                                       " and then the connection was closed" if peer.eof else ""),
+        closed = peer.eof
+        fail(zh, en, expected=say("%s 收到 %r" % (peer.name, text),
+                                  "%s receives %r" % (peer.name, text)),
+             got=say("%s 收到了 %s%s" % (peer.name, trimmed(peer.received),
+                                         ", 然后连接被关闭了" if closed else ""),
+                     received_text(peer)),
              hints=hints)
 
 
@@ -46,15 +61,20 @@ def peer_sees_end(peer, zh, en, hints, timeout=timeouts.EXIT_BAR):
     try:
         peer.wait_for_eof(timeout=timeout)
     except WaitTimeout:
-        fail(zh, en, expected="%s sees the connection closed" % peer.name,
-             got="still open after %.0f s" % timeout, hints=hints)
+        fail(zh, en, expected=say("%s 看到连接被关闭" % peer.name,
+                                  "%s sees the connection closed" % peer.name),
+             got=say("%.0f 秒后连接仍然打开着" % timeout, "still open after %.0f s" % timeout),
+             hints=hints)
 
 
-def printed(program, text, zh, en, hints, timeout=timeouts.CHECK):
-    """Wait until ``text`` appears on the student's stdout; otherwise fail."""
-    if not program.wait_output(text, timeout):
-        fail(zh, en, expected="stdout shows %r" % (text,),
-             got="stdout ends with %s" % trimmed(program.stdout[-600:], 300), hints=hints)
+def printed(program, text, zh, en, hints, timeout=timeouts.CHECK, since=0):
+    """Wait until ``text`` (str or regex) appears on the student's stdout (after position
+    ``since``); otherwise fail."""
+    if not program.wait_output(text, timeout, since=since):
+        shown = getattr(text, "pattern", text)
+        tail = trimmed(program.stdout[-600:], 300)
+        fail(zh, en, expected=say("stdout 上出现 %r" % (shown,), "stdout shows %r" % (shown,)),
+             got=say("stdout 的结尾是 %s" % tail, "stdout ends with %s" % tail), hints=hints)
 
 
 def flooding(program, since):
@@ -63,59 +83,82 @@ def flooding(program, since):
     return program.flooded or program.output_size() - since > FLOOD_CHARS
 
 
-def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=None):
+def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=None, waited=0.0):
     """Wait until the student's program has ended; otherwise fail (it would hang).
 
     ``since`` is the output size before the event that should end the program: a program
     that printed a flood's worth after it is still printing in a loop, so the empty-recv
     hint goes first. This is judged after the wait, when the flood has had time to show.
+    ``waited``: seconds the caller already waited for the exit (the report says the sum).
     """
     status = program.wait_exit(timeout)
+    timeout += waited
     looping = program.flooded if since is None else flooding(program, since)
     if looping:
         hints = ["empty-recv"] + [hint for hint in hints if hint != "empty-recv"]
     if status is None:
-        fail(zh, en, expected="the program ends within %.0f s" % timeout,
-             got="still running after %.0f s%s" % (
-                 timeout, " and printing in a loop" if looping else ""), hints=hints)
+        fail(zh, en, expected=say("程序在 %.0f 秒内结束" % timeout,
+                                  "the program ends within %.0f s" % timeout),
+             got=say("%.0f 秒后仍在运行%s" % (timeout, ", 而且在不停地打印" if looping else ""),
+                     "still running after %.0f s%s" % (
+                         timeout, " and printing in a loop" if looping else "")), hints=hints)
     if program.flooded:
-        fail(zh, en, expected="the program ends by itself",
-             got="it printed in a loop until the grader stopped it (a flood)", hints=hints)
+        fail(zh, en, expected=say("程序自己结束", "the program ends by itself"),
+             got=say("它不停地打印, 直到评分程序把它停下 (刷屏)",
+                     "it printed in a loop until the grader stopped it (a flood)"), hints=hints)
 
 
 def no_flood(program, since, zh, en):
     """Fail if the program printed more than a flood's worth since output size ``since``."""
     if flooding(program, since):
         grown = program.output_size() - since
-        fail(zh, en, expected="a few lines of output",
-             got="%s characters of output%s" % (
-                 "more than %d" % grown if program.flooded else grown,
-                 " (the program was stopped)" if program.flooded else ""),
+        amount = "%s%d" % ("> " if program.flooded else "", grown)
+        fail(zh, en, expected=say("几行输出", "a few lines of output"),
+             got=say("%s 个字符的输出%s" % (amount, " (程序被停下了)" if program.flooded else ""),
+                     "%s characters of output%s" % (
+                         amount, " (the program was stopped)" if program.flooded else "")),
              hints=["empty-recv"])
 
 
 def warm_up(lab, peer, program, text):
-    """Exchange one message ``peer`` → program and wait until it is printed: afterwards the
-    program's receive loop is running and blocked in recv."""
+    """Exchange one message ``peer`` → program so that its receive loop is running and
+    blocked in recv. It is a preparation, not a verdict: a program that does not print it
+    goes on to be judged on what the check is about."""
+    mark = program.output_mark()
     lab.send(peer, text)
-    printed(program, text,
-            zh="你的程序没有打印收到的消息。", en="Your program did not print the message it received.",
-            hints=["nothing-printed"])
+    if program.wait_output(text, timeouts.RELAY, since=mark):
+        lab.settle(program)  # back in recv, and every other thread blocked too
 
 
-def join_hub(lab, server, names, filler=None):
-    """Connect one peer per name to the student's hub, proving each one is in the room:
-    every newcomer sends a probe that all earlier peers must receive."""
-    peers = []
-    for name in names:
-        peer = lab.connect(server, name, filler=filler)
-        if peers:
-            probe = "probe from %s %d" % (name, peer.address[1])
-            lab.send(peer, probe)
-            for other in peers:
-                peer_gets(other, probe,
-                          zh="聊天室没有把新客户端 %s 的消息转发给 %s。" % (name, other.name),
-                          en="The hub did not relay newcomer %s's message to %s." % (name, other.name),
-                          hints=["no-relay", "thread-not-started"], timeout=timeouts.RELAY)
-        peers.append(peer)
-    return peers
+def send_and_printed(lab, peer, program, text, zh, en, hints):
+    """``peer`` sends ``text``; it must then appear on the program's stdout."""
+    mark = program.output_mark()
+    lab.send(peer, text)
+    printed(program, text, zh=zh, en=en, hints=hints, since=mark)
+
+
+def quits_on(peer, program):
+    """Hints for a program that stopped after a line holding a q inside words: it took
+    ``'q' in text`` for quitting."""
+    drain([peer])
+    return ["q-inside-text"] if peer.eof or not program.running else []
+
+
+def room(lab, server, names, filler=None):
+    """Connect one peer per name to the student's chat room, one after the other at
+    classroom pace (see Lab.join)."""
+    return [lab.join(server, name, filler=filler) for name in names]
+
+
+def relay_of(sender, text):
+    """A regex for a relay of ``text`` from ``sender``: its address, a few characters of
+    separator (`` : ``, a full-width ``：``), then the text."""
+    return re.compile(r"%s[^\n]{0,8}?%s" % (relay_pattern(sender.address).pattern,
+                                            re.escape(text)))
+
+
+def departure_notice(address):
+    """A regex for a notice that ``address`` left, in either order of address and word."""
+    name = relay_pattern(address).pattern
+    return re.compile(r"%s[^\n]{0,40}?(?:%s)|(?:%s)[^\n]{0,40}?%s"
+                      % (name, END_WORDS.pattern, END_WORDS.pattern, name))

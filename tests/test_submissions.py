@@ -14,6 +14,7 @@ from grader.report import render_text
 from grader.run import grade
 from tests.conftest import ROOT
 from tests.submissions.catalog import CLIENT_CHECKS, SERVER_CHECKS, VARIANTS
+from tests.submissions.scored import CHECK_POINTS, SCORED
 
 #: The issue's bound on grading one submission.
 GRADING_BOUND = 30.0
@@ -22,8 +23,8 @@ GRADING_BOUND = 30.0
 def grade_variant(variant):
     broken = ROOT / "tests" / "submissions" / variant.slug / ("chat_%s.py" % variant.file)
     if variant.file == "client":
-        return grade(broken, ROOT / "reference" / "chat_server.py", keyword="client_")
-    return grade(ROOT / "reference" / "chat_client.py", broken, keyword="p2p_ or hub_")
+        return grade(broken, ROOT / "reference" / "chat_server.py", parts=["client"])
+    return grade(ROOT / "reference" / "chat_client.py", broken, parts=["p2p", "hub"])
 
 
 def explain(result, ids):
@@ -58,3 +59,22 @@ def test_broken_submission_is_caught_with_the_right_hint(variant):
         if not check.passed:
             assert check.evidence.hints, "%s failed without a hint" % check.id
     assert elapsed < GRADING_BOUND, "grading took %.1f s" % elapsed
+
+
+@pytest.mark.parametrize("scored", SCORED, ids=[s.slug for s in SCORED])
+def test_scored_submission_gets_what_a_ta_gives(scored):
+    """The corpus of correct-but-different programs (full marks), real bugs (the points a TA
+    takes, part by part) and the original framework's facts: every check's score exactly."""
+    result = grade_variant(scored)
+    assert not result.grader_errors, [c.error for c in result.grader_errors]
+    got = {check.id: check.score for check in result.checks}
+    expected = {check: scored.scores.get(check, CHECK_POINTS[check]) for check in got}
+    assert got == expected, "scores differ: %s%s" % (
+        {check: (got[check], expected[check]) for check in got if got[check] != expected[check]},
+        explain(result, [check for check in got if got[check] != expected[check]]))
+    hints = [hint for check in result.checks if check.evidence for hint in check.evidence.hints]
+    notes = {note for check in result.checks for note in check.notes}
+    if scored.expect_hint is not None:
+        assert scored.expect_hint in (hints if scored.scores else notes), (scored.expect_hint, hints)
+    if not scored.scores:
+        assert not hints, hints

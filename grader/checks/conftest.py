@@ -24,7 +24,8 @@ def lab(request):
     grader = getattr(request.config, "grader", None)
     if grader is None:
         pytest.fail("the checks run under the grader: python -m grader", pytrace=False)
-    world = Lab(grader.client_path, grader.server_path, grader.workdir)
+    world = Lab(grader.client_path, grader.server_path, grader.workdir,
+                stuck_starts=grader.stuck_starts)
     request.node.lab = world  # the plugin reads the evidence from here
     yield world
     world.close()

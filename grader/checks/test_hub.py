@@ -1,42 +1,43 @@
 """Checks of chat_server.py in hub mode (the chat room): the grader answers the prompts
-(port, hub, most clients) and plays several clients at once."""
+(port, hub, most clients) and plays several clients at once.
 
-import re
+Every check but one joins its clients at classroom pace (grader.lab.Lab.join: each newcomer
+once the room has taken in the one before), so a race in the hub cannot decide a check that
+is about something else. The exception is the concurrency check, join-while-talking,
+which provokes the races on purpose: clients joining at the same moment, and leaving,
+while others talk flat out.
+"""
+
 import threading
 import time
 
 import pytest
 
 from grader import timeouts
-from grader.lab import FLOOD_CHARS, fail, relay_pattern
-from grader.peers import pump, trimmed
+from grader.lab import FLOOD_CHARS, fail, say
+from grader.peers import Peer, drain, pump, trimmed
 from grader.process import WaitTimeout
-from grader.steps import END_WORDS, join_hub, no_flood, peer_gets, peer_sees_end
+from grader.scoring import Part
+from grader.steps import (
+    departure_notice, no_flood, peer_gets, peer_sees_end, relay_of, room)
 
 #: Messages of the many-talkers check: each client sends this many, tagged.
 TALK_ROUNDS = 20
-#: Newcomers of the join-while-talking check; at most how many messages each of the two
-#: talkers sends meanwhile, each padded with FILLER to TALK_SIZE bytes so that the room
-#: spends its time relaying (the peers count filler bytes instead of keeping them). The
-#: filler byte appears in no address, prefix or notice, so a talker's partner counts
-#: exactly the filler of the talk that reached it.
+#: Newcomers of the join-while-talking check, joining BURST at the same moment; at most how
+#: many messages each of the two talkers sends meanwhile, each padded with FILLER to
+#: TALK_SIZE bytes so that the room spends its time relaying (the peers count filler bytes
+#: instead of keeping them). The filler byte appears in no address, prefix or notice, so a
+#: talker's partner counts exactly the filler of the talk that reached it.
 JOINERS = 24
+BURST = 3
 TALK_STEP = 12
 TALK_LIMIT = (JOINERS + 8) * TALK_STEP
 TALK_SIZE = 1000
 FILLER = b"~"
 
 
-def departure_notice(address):
-    """A regex for a notice that ``address`` left, in either order of address and word."""
-    name = relay_pattern(address).pattern
-    return re.compile(r"%s[^\n]{0,40}?(?:%s)|(?:%s)[^\n]{0,40}?%s"
-                      % (name, END_WORDS.pattern, END_WORDS.pattern, name))
-
-
-def expect_departure(lab, server, leaver, others, marks, closed_by_us=False):
-    """Every peer in ``others`` gets a notice naming ``leaver`` (after its mark), and the
-    leaver's connection is closed by the server (unless we closed it ourselves)."""
+def expect_notice(leaver, others, marks):
+    """Every peer in ``others`` gets a notice naming ``leaver`` (after its mark)."""
     notice = departure_notice(leaver.address)
     for other in others:
         try:
@@ -48,62 +49,88 @@ def expect_departure(lab, server, leaver, others, marks, closed_by_us=False):
             flood = news.count(leaver.addr) > 20 or len(news) > FLOOD_CHARS
             hints = (["empty-recv"] if flood else []) + (
                 ["wrong-client"] if named else ["no-departure-notice"])
+            instead = ", ".join(named)
             fail("%s 离开后, %s 没有收到写着 %s 的离开通知。" % (leaver.name, other.name, leaver.addr),
                  "After %s left, %s got no notice naming %s." % (leaver.name, other.name, leaver.addr),
-                 expected="a notice such as %s已经离开了" % leaver.addr,
-                 got="%s received %s%s" % (other.name, trimmed(news),
-                                           " (it names %s instead)" % ", ".join(named) if named else ""),
+                 expected=say("一条通知, 例如 %s已经离开了" % leaver.addr,
+                              "a notice such as %s已经离开了" % leaver.addr),
+                 got=say("%s 收到了 %s%s" % (other.name, trimmed(news),
+                                             " (通知的是 %s)" % instead if named else ""),
+                         "%s received %s%s" % (other.name, trimmed(news),
+                                               " (it names %s instead)" % instead if named else "")),
                  hints=hints)
-    if closed_by_us:
-        return
-    peer_sees_end(leaver, zh="%s 离开后, 服务器没有关闭它的连接。" % leaver.name,
-                  en="After %s left, the server did not close its connection." % leaver.name,
-                  hints=["wrong-client", "no-departure-notice"], timeout=timeouts.CHECK)
 
 
-def room_still_works(lab, sender, receiver, text):
+def room_still_works(lab, pairs):
+    """After a departure, each (sender, receiver, text) still gets through."""
+    for sender, receiver, text in pairs:
+        lab.send(sender, text)
+        peer_gets(receiver, text,
+                  zh="有人离开后, 聊天室不再转发消息 (%s → %s)。" % (sender.name, receiver.name),
+                  en="After someone left, the room stopped relaying (%s → %s)." % (sender.name, receiver.name),
+                  hints=["send-to-departed", "dict-changed", "shared-dict"], timeout=timeouts.RELAY)
+
+
+def relayed(lab, sender, receivers, text, zh, en):
     lab.send(sender, text)
-    peer_gets(receiver, text,
-              zh="有人离开后, 聊天室不再转发消息 (%s → %s)。" % (sender.name, receiver.name),
-              en="After someone left, the room stopped relaying (%s → %s)." % (sender.name, receiver.name),
-              hints=["send-to-departed", "dict-changed"], timeout=timeouts.RELAY)
+    for other in receivers:
+        peer_gets(other, text, zh=zh % (sender.name, other.name), en=en % (sender.name, other.name),
+                  hints=["no-relay", "thread-not-started"])
 
 
-@pytest.mark.check(points=7, zh="hub 模式下, 你的服务器会把一条消息转发给其他每一个客户端吗?")
+@pytest.mark.check(points=7, zh="hub 模式下, 你的服务器会把消息转发给其他每一个客户端, 并标明发送者吗?", parts=[
+    Part("delivered", 5, "每条消息都到达其他每一个客户端", "every message reaches every other client"),
+    Part("sender_prefix", 2, "转发的消息以发送者的地址开头", "each relay starts with its sender's address")])
 def test_hub_relays_to_others(lab):
-    """In hub mode, does your server relay a message to every other client?"""
+    """In hub mode, does your server relay each message to every other client, with its sender's address?"""
     server = lab.start_server("hub")
-    a, b, c = join_hub(lab, server, ["A", "B", "C"])
-    lab.send(a, "大家好, hub")
-    for other in (b, c):
-        peer_gets(other, "大家好, hub", zh="A 的消息没有转发给 %s。" % other.name,
-                  en="A's message was not relayed to %s." % other.name, hints=["no-relay"])
+    a, b, c = room(lab, server, ["A", "B", "C"])
+    said = [(a, (b, c), "大家好, hub"), (a, (b, c), "a quick question for the room"),
+            (b, (a, c), "B answers: 在的")]
+    with lab.part("delivered"):
+        for sender, receivers, text in said:
+            relayed(lab, sender, receivers, text, zh="%s 的消息没有转发给 %s。",
+                    en="%s's message was not relayed to %s.")
+    with lab.part("sender_prefix"):
+        for sender, receivers, text in said:
+            for other in receivers:
+                if not relay_of(sender, text).search(other.text):
+                    fail("转发给 %s 的消息没有以发送者 %s 的地址 %s 开头。" % (other.name, sender.name, sender.addr),
+                         "The relay to %s does not start with the sender %s's address %s."
+                         % (other.name, sender.name, sender.addr),
+                         expected="%s : %s" % (sender.addr, text), got=trimmed(other.received),
+                         hints=["relay-prefix"], details={"relay-prefix": trimmed(other.received, 120)})
 
 
-@pytest.mark.check(points=4, zh="hub 模式下, 消息不会被发回给发送者自己吗?")
+@pytest.mark.check(points=4, zh="hub 模式下, 消息不会被发回给发送者自己吗 (聊天室里两个人和三个人时)?")
 def test_hub_not_back_to_sender(lab):
-    """In hub mode, does your server keep a message from going back to its sender?"""
+    """In hub mode, does your server keep a message from going back to its sender (two in the room, then three)?"""
     server = lab.start_server("hub")
-    a, b, c = join_hub(lab, server, ["A", "B", "C"])
-    lab.send(a, "not for A itself")
-    peer_gets(b, "not for A itself", zh="A 的消息没有转发给 B。",
-              en="A's message was not relayed to B.", hints=["no-relay"])
-    try:
-        a.assert_absent("not for A itself")
-    except AssertionError:
-        fail("A 发出的消息又被发回给了 A 自己。", "A's own message was sent back to A.",
-             expected="A never receives 'not for A itself'", got=trimmed(a.received),
-             hints=["echo-to-sender"])
+    a, b = room(lab, server, ["A", "B"])
+    relayed(lab, a, (b,), "just for B", zh="%s 的消息没有转发给 %s。", en="%s's message was not relayed to %s.")
+    # C's join gives an echo of "just for B" all the time it needs to show at A.
+    c = lab.join(server, "C")
+    relayed(lab, a, (b, c), "not for A itself", zh="%s 的消息没有转发给 %s。",
+            en="%s's message was not relayed to %s.")
+    drain([a])
+    for text in ("just for B", "not for A itself"):
+        try:
+            a.assert_absent(text, within=timeouts.ABSENCE if text != "just for B" else 0.0)
+        except AssertionError:
+            fail("A 发出的消息又被发回给了 A 自己。", "A's own message was sent back to A.",
+                 expected=say("A 从来收不到 %r" % text, "A never receives %r" % text),
+                 got=trimmed(a.received), hints=["echo-to-sender"])
 
 
 @pytest.mark.check(points=5, zh="几个客户端同时说话时, 每条消息都正好转发一次、顺序不乱吗?")
 def test_hub_many_talking(lab):
     """When several clients talk at once, does every message reach every other client once, in order?"""
     server = lab.start_server("hub")
-    peers = join_hub(lab, server, ["A", "B", "C", "D"])
+    peers = room(lab, server, ["A", "B", "C", "D"])
     for peer in peers:
         peer.mark = len(peer.received)
-    lab.note("A, B, C and D each send %d tagged messages, interleaved" % TALK_ROUNDS)
+    lab.note(say("A, B, C, D 每人交替发出 %d 条带编号的消息" % TALK_ROUNDS,
+                 "A, B, C and D each send %d tagged messages, interleaved" % TALK_ROUNDS))
     for round_ in range(TALK_ROUNDS):
         for index, peer in enumerate(peers):
             peer.send("t%d-%d;" % (index, round_))
@@ -117,7 +144,8 @@ def test_hub_many_talking(lab):
              timeout=timeouts.CHECK, what="all the other clients' messages")
     except WaitTimeout as missing:
         fail("几个客户端同时说话时, 有消息没有转发到。", "With several clients talking, messages went missing.",
-             expected="each client gets the %d messages of the other three" % (3 * TALK_ROUNDS),
+             expected=say("每个客户端收到其他三人的 %d 条消息" % (3 * TALK_ROUNDS),
+                          "each client gets the %d messages of the other three" % (3 * TALK_ROUNDS)),
              got=str(missing).split("\n")[0], hints=["no-relay", "dict-changed"])
     for peer in peers:
         news = peer.received[peer.mark:].decode("utf-8", "replace")
@@ -133,67 +161,86 @@ def test_hub_many_talking(lab):
             if counts != [1] * TALK_ROUNDS or positions != sorted(positions):
                 fail("%s 收到 %s 的消息不是正好各一次、按顺序。" % (peer.name, sender.name),
                      "%s did not get %s's messages exactly once each, in order." % (peer.name, sender.name),
-                     expected=" ".join(tags[:4]) + " ... once each, in this order",
+                     expected=say(" ".join(tags[:4]) + " ... 各一次, 按这个顺序",
+                                  " ".join(tags[:4]) + " ... once each, in this order"),
                      got=trimmed(news), hints=["no-relay"])
 
 
-@pytest.mark.check(points=5, zh="客户端发 q 离开后, 其他人会被告知是谁离开了, 聊天室还能继续用吗?")
+@pytest.mark.check(points=5, zh="客户端发 q 离开后, 其他人会被告知是谁离开了, 聊天室还能继续用吗?", parts=[
+    Part("notice", 3, "其他人收到写着离开者地址的通知", "the others get a notice naming who left"),
+    Part("closed", 1, "离开者的连接被关闭", "the leaver's connection is closed"),
+    Part("room_works", 1, "之后聊天室照常转发", "the room goes on relaying")])
 def test_hub_q_departure(lab):
     """When a client sends q, are the others told who left, and does the room keep working?"""
     server = lab.start_server("hub")
-    a, b, c = join_hub(lab, server, ["A", "B", "C"])
+    a, b, c = room(lab, server, ["A", "B", "C"])
     marks = {peer: len(peer.received) for peer in (b, c)}
     lab.send(a, "q")
-    expect_departure(lab, server, a, [b, c], marks)
-    room_still_works(lab, b, c, "B is still here")
+    with lab.part("notice"):
+        expect_notice(a, [b, c], marks)
+    with lab.part("closed"):
+        peer_sees_end(a, zh="A 离开后, 服务器没有关闭它的连接。",
+                      en="After A left, the server did not close its connection.",
+                      hints=["wrong-client", "no-departure-notice"], timeout=timeouts.CHECK)
+    with lab.part("room_works"):
+        room_still_works(lab, [(b, c, "B is still here"), (c, b, "C quickly answers")])
 
 
-@pytest.mark.check(points=4, zh="客户端不发 q 直接断开时, 其他人会被告知、不会刷屏, 聊天室还能继续用吗?")
+@pytest.mark.check(points=4, zh="客户端不发 q 直接断开时, 其他人会被告知、不会刷屏, 聊天室还能继续用吗?", parts=[
+    Part("notice", 2, "其他人收到写着离开者地址的通知", "the others get a notice naming who left"),
+    Part("no_flood", 1, "没有刷屏 (没有空消息转发)", "no flood (no empty relays, no endless output)"),
+    Part("room_works", 1, "之后聊天室照常转发", "the room goes on relaying")])
 def test_hub_abrupt_departure(lab):
     """When a client disconnects without q, are the others told, with no flood, and does the room keep working?"""
     server = lab.start_server("hub")
-    a, b, c = join_hub(lab, server, ["A", "B", "C"])
+    a, b, c = room(lab, server, ["A", "B", "C"])
     marks = {peer: len(peer.received) for peer in (b, c)}
     before = server.output_size()
-    lab.note("A closes its connection without sending q")
+    lab.note(say("A 不发 q 直接关闭连接", "A closes its connection without sending q"))
     a.close()
-    expect_departure(lab, server, a, [b, c], marks, closed_by_us=True)
-    room_still_works(lab, b, c, "B is still here")
-    # A loop relaying empty messages would keep sending: give it a moment to show.
-    b.assert_absent("\0never sent\0")
-    news = b.received[marks[b]:]
-    if news.count(a.addr.encode()) > 20 or len(news) > FLOOD_CHARS:
-        fail("A 断开后, 服务器不停地向 B 转发空消息 (刷屏)。",
-             "After A disconnected, the server kept relaying empty messages to B (a flood).",
-             expected="one departure notice", got="%d bytes: %s" % (len(news), trimmed(news)),
-             hints=["empty-recv"])
-    no_flood(server, before, zh="A 断开后, 你的服务器不停地打印 (刷屏)。",
-             en="After A disconnected, your server printed in a loop (a flood).")
+    with lab.part("notice"):
+        expect_notice(a, [b, c], marks)
+    with lab.part("room_works"):
+        room_still_works(lab, [(b, c, "B is still here"), (c, b, "C quickly answers")])
+    with lab.part("no_flood"):
+        # A loop relaying empty messages would keep sending: the relays above gave it time.
+        drain([b])
+        news = b.received[marks[b]:]
+        if news.count(a.addr.encode()) > 20 or len(news) > FLOOD_CHARS:
+            fail("A 断开后, 服务器不停地向 B 转发空消息 (刷屏)。",
+                 "After A disconnected, the server kept relaying empty messages to B (a flood).",
+                 expected=say("一条离开通知", "one departure notice"),
+                 got="%d bytes: %s" % (len(news), trimmed(news)), hints=["empty-recv"])
+        no_flood(server, before, zh="A 断开后, 你的服务器不停地打印 (刷屏)。",
+                 en="After A disconnected, your server printed in a loop (a flood).")
 
 
-@pytest.mark.check(points=3, zh="别人正在聊天时, 新客户端能加入 (和离开) 吗?")
+@pytest.mark.check(points=3, zh="别人正在聊天时, 新客户端能同时加入 (和离开) 吗?")
 def test_hub_join_while_talking(lab):
-    """Can clients join and leave while others are talking?"""
+    """Can clients join at the same moment, and leave, while others are talking?"""
     server = lab.start_server("hub", max_clients=JOINERS + 4)
-    a, b = join_hub(lab, server, ["A", "B"], filler=FILLER)
-    lab.note("A and B talk flat out while %d clients join, every other one leaving half a "
-             "step later" % JOINERS)
+    a, b = room(lab, server, ["A", "B"], filler=FILLER)
+    lab.note(say("A 和 B 不停地说话, 同时 %d 个客户端每 %d 个一起加入, 每批加入后上一批有一个离开"
+                 % (JOINERS, BURST),
+                 "A and B talk flat out while %d clients join, %d at the same moment, one of the "
+                 "batch before leaving half a step later" % (JOINERS, BURST)))
     # The talk runs on its own thread so that the room is in the middle of relaying whenever
-    # someone joins or leaves: that is when an unguarded ip_client breaks. Each join waits
-    # until the talk has moved on by TALK_STEP messages, so joins and talk interleave.
+    # someone joins or leaves: that is when an unguarded ip_client breaks. Each batch joins
+    # at once (a thread that starts by iterating ip_client races the accept loop then), and
+    # waits until the talk has moved on by TALK_STEP messages, so joins and talk interleave.
     talker = Talker(a, b)
     joiners = []
-    for number in range(JOINERS):
-        talker.wait_sent((number + 1) * TALK_STEP)
-        joiner = lab.connect(server, "N%d" % number, filler=FILLER)
-        if number % 2:
-            # The previous newcomer leaves half a step later: a join and a leave in the same
-            # moment would leave the size of an unguarded dict unchanged, and Python raises
-            # "changed size during iteration" only when the size differs.
-            talker.wait_sent((number + 1) * TALK_STEP + TALK_STEP // 2)
-            joiners.pop().close()
-        joiners.append(joiner)
-        talker.allow((number + 3) * TALK_STEP)
+    for step in range(JOINERS // BURST):
+        talker.wait_sent((step + 1) * TALK_STEP)
+        batch = connect_at_once(lab, server, ["N%d" % (step * BURST + i) for i in range(BURST)])
+        if joiners:
+            # One of the batch before leaves half a step later: a join and a leave in the
+            # same moment would leave the size of an unguarded dict unchanged, and Python
+            # raises "changed size during iteration" only when the size differs.
+            talker.wait_sent((step + 1) * TALK_STEP + TALK_STEP // 2)
+            joiners.pop(-BURST).close()
+        joiners += batch
+        talker.allow((step + 3) * TALK_STEP)
     talker.stop()
     try:
         # The room relays each chunk it reads with a prefix, and a chunk may end anywhere: a
@@ -220,8 +267,23 @@ def test_hub_join_while_talking(lab):
     except WaitTimeout as missing:
         fail("有客户端加入或离开时, 聊天室出了问题: 之后的消息没有转发给所有人。",
              "While clients joined and left, the room broke: later messages did not reach everyone.",
-             expected="every client in the room gets every later message",
-             got=str(missing).split("\n")[0], hints=["dict-changed", "send-to-departed"])
+             expected=say("聊天室里的每个客户端都收到之后的每一条消息",
+                          "every client in the room gets every later message"),
+             got=str(missing).split("\n")[0], hints=["dict-changed", "send-to-departed", "shared-dict"])
+
+
+def connect_at_once(lab, server, names):
+    """Connect one peer per name with no pause between them: the server accepts them in one
+    burst. A peer is kept only once connected (a refused one is simply left out)."""
+    peers = []
+    for name in names:
+        try:
+            peer = Peer.connect(server.port, name=name, filler=FILLER)
+        except OSError:
+            continue
+        lab.peers.append(peer)
+        peers.append(peer)
+    return peers
 
 
 class Talker:
@@ -284,16 +346,39 @@ class Talker:
         self._thread.join(timeouts.CHECK)
 
 
-@pytest.mark.check(points=2, zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝吗?")
+@pytest.mark.check(points=2, zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝, 有人离开后位置又能用吗?", parts=[
+    Part("turned_away", 1, "第三个客户端被拒绝, 里面的两人照常聊天", "a third client is turned away, the two inside go on"),
+    Part("place_reused", 1, "有人离开后, 新来的客户端能进来", "after someone leaves, a newcomer gets in")])
 def test_hub_room_full(lab):
-    """When the room is full (most clients reached), is a newcomer turned away?"""
+    """When the room is full, is a newcomer turned away, and is a place given back when someone leaves?"""
     server = lab.start_server("hub", max_clients=2)
-    a, b = join_hub(lab, server, ["A", "B"])
-    third = lab.connect(server, "C")
-    peer_sees_end(third, zh="最大客户端数量是 2, 第三个客户端却被留在了聊天室里。",
-                  en="With at most 2 clients, a third client was let in and kept.",
-                  hints=["listen-backlog"], timeout=timeouts.CHECK)
-    lab.send(a, "two of us")
-    peer_gets(b, "two of us", zh="拒绝第三个客户端后, 聊天室不再转发消息。",
-              en="After turning the third client away, the room stopped relaying.",
-              hints=["send-to-departed"])
+    a, b = room(lab, server, ["A", "B"])
+    with lab.part("turned_away"):
+        third = lab.connect(server, "C")
+        peer_sees_end(third, zh="最大客户端数量是 2, 第三个客户端却被留在了聊天室里。",
+                      en="With at most 2 clients, a third client was let in and kept.",
+                      hints=["listen-backlog"], timeout=timeouts.CHECK)
+        lab.send(a, "two of us")
+        peer_gets(b, "two of us", zh="拒绝第三个客户端后, 聊天室不再转发消息。",
+                  en="After turning the third client away, the room stopped relaying.",
+                  hints=["send-to-departed", "no-relay"])
+    with lab.part("place_reused"):
+        lab.send(a, "q")
+        try:
+            a.wait_for_eof(timeout=timeouts.RELAY)  # the room has let A go
+        except WaitTimeout:
+            pass  # judged by the departure checks; here only the free place counts
+        mark = server.output_mark()
+        d = lab.connect(server, "D")
+        lab.wait_taken_in(server, d, mark)
+        # Let in means not turned away: a refusal comes at once, so a short wait tells.
+        try:
+            d.wait_for_eof(timeout=timeouts.ABSENCE)
+        except WaitTimeout:
+            return
+        fail("A 离开后, 新来的客户端 D 被拒绝了 (A 的位置没有还回来)。",
+             "After A left, the newcomer D was turned away (A's place was not given back).",
+             expected=say("D 进入聊天室 (最多 2 人, 现在只有 B)", "D gets in (at most 2, and only B is left)"),
+             got=say("D 收到 %s, 然后连接被关闭" % trimmed(d.received),
+                     "D received %s and then the connection was closed" % trimmed(d.received)),
+             hints=["room-count"])

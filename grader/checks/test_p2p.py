@@ -1,15 +1,16 @@
 """Checks of chat_server.py in p2p mode: the grader answers the prompts (port, p2p, most
 clients), then connects to it as the one client."""
 
-import re
-
 import pytest
 
 from grader import timeouts
-from grader.lab import fail, relay_pattern
+from grader.lab import fail, relay_pattern, say
 from grader.peers import trimmed
 from grader.process import has_traceback
-from grader.steps import END_WORDS, ends, no_flood, peer_gets, peer_sees_end, printed, warm_up
+from grader.scoring import Part
+from grader.steps import (
+    END_WORDS, MORE_LINES, ends, no_flood, peer_gets, peer_sees_end, printed, quits_on,
+    send_and_printed, warm_up)
 
 
 def p2p_server_with_client(lab):
@@ -24,63 +25,95 @@ def test_p2p_announces_client(lab):
     printed(server, relay_pattern(client.address),
             zh="客户端连上后, 服务器没有打印它的地址 %s。" % client.addr,
             en="After the client connected, your server did not print its address %s." % client.addr,
-            hints=["not-connected"])
+            hints=["no-announce"])
 
 
-@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器会打印客户端发来的消息吗?")
+@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器会打印客户端发来的每一条消息吗?", parts=[
+    Part("first_message", 3, "第一条消息被打印", "the first message is printed"),
+    Part("more_messages", 3, "之后的每一条也被打印", "every later message is printed too")])
 def test_p2p_prints_messages(lab):
-    """In p2p mode, does your server print what the client sends?"""
+    """In p2p mode, does your server print every message the client sends?"""
     server, client = p2p_server_with_client(lab)
-    lab.send(client, "你好, p2p 服务器")
-    printed(server, "你好, p2p 服务器", zh="客户端发来的消息没有被打印出来。",
-            en="The client's message was not printed.", hints=["nothing-printed"])
+    with lab.part("first_message"):
+        send_and_printed(lab, client, server, "你好, p2p 服务器",
+                         zh="客户端发来的消息没有被打印出来。", en="The client's message was not printed.",
+                         hints=["nothing-printed", "thread-not-started"])
+    with lab.part("more_messages"):
+        for text in MORE_LINES:
+            try:
+                send_and_printed(lab, client, server, text,
+                                 zh="第一条之后, 客户端发来的消息没有全部被打印。",
+                                 en="After the first message, not every message the client sent "
+                                    "was printed.", hints=["only-first"])
+            except AssertionError as failure:
+                failure.hints[:0] = quits_on(client, server)
+                raise
 
 
-@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器能把键盘输入的一行发给客户端吗?")
+@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器能把键盘输入的每一行发给客户端吗?", parts=[
+    Part("first_line", 3, "输入的第一行到达客户端", "the first line typed reaches the client"),
+    Part("more_lines", 3, "之后的每一行也都到达", "every later line arrives too")])
 def test_p2p_sends_typed_lines(lab):
-    """In p2p mode, does your server send a line you type to the client?"""
+    """In p2p mode, does your server send every line you type to the client?"""
     server, client = p2p_server_with_client(lab)
-    lab.type(server, "来自服务器的问候")
-    peer_gets(client, "来自服务器的问候", zh="你在服务器上输入的一行没有发到客户端。",
-              en="The line typed on your server never reached the client.", hints=["nothing-sent"])
+    with lab.part("first_line"):
+        lab.type(server, "来自服务器的问候")
+        peer_gets(client, "来自服务器的问候", zh="你在服务器上输入的一行没有发到客户端。",
+                  en="The line typed on your server never reached the client.", hints=["nothing-sent"])
+    with lab.part("more_lines"):
+        for line in MORE_LINES:
+            lab.type(server, line)
+            peer_gets(client, line, zh="第一行之后, 你在服务器上输入的行没有全部发到客户端。",
+                      en="After the first line, not every line typed on your server reached the "
+                         "client.", hints=["only-first"])
 
 
-@pytest.mark.check(points=7, zh="客户端发来 q 后, 你的服务器会宣布它退出、关闭连接并结束吗?")
+@pytest.mark.check(points=7, zh="客户端发来 q 后, 你的服务器会关闭连接、宣布它退出并结束吗?", parts=[
+    Part("closes", 3, "关闭这个连接", "it closes the connection"),
+    Part("announces", 3, "打印客户端离开的提示", "it prints that the client left"),
+    Part("ends", 1, "服务器程序结束", "the server ends")])
 def test_p2p_q_ends_chat(lab):
-    """When the client sends q, does your server announce it, close the connection and end?"""
+    """When the client sends q, does your server close the connection, announce it and end?"""
     server, client = p2p_server_with_client(lab)
-    warm_up(lab, client, server, "hello before q")
+    warm_up(lab, client, server, "hello, see you soon")
     mark = server.output_mark()
     lab.send(client, "q")
-    peer_sees_end(client, zh="客户端发来 q 后, 服务器没有关闭连接。",
-                  en="After the client sent q, your server did not close the connection.",
-                  hints=["no-exit"])
-    left = re.compile("%s|%s" % (END_WORDS.pattern, relay_pattern(client.address).pattern))
-    if not server.wait_output(left, since=mark):
-        fail("客户端退出时, 服务器没有打印提示 (例如 ...已退出聊天)。",
-             "When the client left, your server printed no notice (such as ...已退出聊天).",
-             expected="a line naming the client or saying it left",
-             got=trimmed(server.process.stdout.text_since(mark)[0]), hints=["no-end-report"])
-    ends(server, zh="客户端退出后, 你的服务器没有结束。",
-         en="After the client left, your server did not end.")
+    with lab.part("closes"):
+        peer_sees_end(client, zh="客户端发来 q 后, 服务器没有关闭连接。",
+                      en="After the client sent q, your server did not close the connection.",
+                      hints=["no-exit"])
+    with lab.part("announces"):
+        # A notice says the client left; the q printed as an ordinary message is not one.
+        if not server.wait_output(END_WORDS, since=mark):
+            fail("客户端退出时, 服务器没有打印提示 (例如 ...已退出聊天)。",
+                 "When the client left, your server printed no notice (such as ...已退出聊天).",
+                 expected=say("一行说客户端离开了的话", "a line saying the client left"),
+                 got=trimmed(server.process.stdout.text_since(mark)[0]), hints=["p2p-leave-notice"])
+    with lab.part("ends"):
+        ends(server, zh="客户端退出后, 你的服务器没有结束。",
+             en="After the client left, your server did not end.")
 
 
-@pytest.mark.check(points=5, zh="客户端不发 q 直接断开时, 你的服务器能正常停下吗 (不刷屏、不崩溃)?")
+@pytest.mark.check(points=5, zh="客户端不发 q 直接断开时, 你的服务器能正常停下吗 (不刷屏、不崩溃)?", parts=[
+    Part("clean", 4, "不刷屏、不崩溃", "no flood and no crash"),
+    Part("ends", 1, "服务器程序结束", "the server ends")])
 def test_p2p_abrupt_disconnect(lab):
     """When the client disconnects without q, does your server stop cleanly (no flood, no crash)?"""
     server, client = p2p_server_with_client(lab)
     warm_up(lab, client, server, "hello, then gone")
     before = server.output_size()
-    lab.note("client closes the connection without sending q")
+    lab.note(say("客户端不发 q 直接关闭连接", "client closes the connection without sending q"))
     client.close()
-    ended = server.wait_exit(timeouts.EXIT_BAR)
-    no_flood(server, before, zh="客户端断开后, 你的服务器不停地打印 (刷屏)。",
-             en="After the client disconnected, your server printed in a loop (a flood).")
-    if has_traceback(server.stderr):
-        fail("客户端断开后, 你的服务器 (或它的一个线程) 崩溃了。",
-             "After the client disconnected, your server (or one of its threads) crashed.",
-             expected="no traceback", got=trimmed(server.stderr[-400:]), hints=["crash"])
-    if ended is None:
-        fail("客户端断开后, 你的服务器没有结束。",
-             "After the client disconnected, your server did not end.",
-             expected="the program ends", got="still running", hints=["no-exit", "empty-recv"])
+    server.wait_exit(timeouts.EXIT_BAR)
+    with lab.part("clean"):
+        no_flood(server, before, zh="客户端断开后, 你的服务器不停地打印 (刷屏)。",
+                 en="After the client disconnected, your server printed in a loop (a flood).")
+        if has_traceback(server.stderr):
+            fail("客户端断开后, 你的服务器 (或它的一个线程) 崩溃了。",
+                 "After the client disconnected, your server (or one of its threads) crashed.",
+                 expected=say("没有 Traceback", "no traceback"), got=trimmed(server.stderr[-400:]),
+                 hints=["crash"])
+    with lab.part("ends"):
+        ends(server, zh="客户端断开后, 你的服务器没有结束。",
+             en="After the client disconnected, your server did not end.",
+             since=before, timeout=0.0, waited=timeouts.EXIT_BAR)

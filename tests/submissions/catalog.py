@@ -220,11 +220,13 @@ VARIANTS = [
         slug="hub-send-to-departed", file="server", mistake=11,
         bug="hub_close_client closes the socket but leaves it in self.ip_client, and "
             "hub_broadcast's sendall has no try/except",
-        expect_fail=["hub_q_departure", "hub_abrupt_departure", "hub_join_while_talking"],
+        expect_fail=["hub_q_departure", "hub_abrupt_departure", "hub_join_while_talking",
+                     "hub_room_full"],
         expect_hint="send-to-departed",
         why="departures are announced correctly and A sees EOF, but B's next message hits A's "
             "closed socket first: OSError: [Errno 9] Bad file descriptor kills B's thread "
-            "(traceback), C never gets it and B is never relayed again."),
+            "(traceback), C never gets it and B is never relayed again. A departed client "
+            "keeps its place, so a full room stays full: the freed place is never reused."),
     # ------------------------------------------------------------ the grader's own robustness
     Variant(
         slug="client-syntax-error", file="client", mistake=None,

@@ -278,6 +278,8 @@ class Batch:
                                                        grader.stderr.text[-300:].strip()))
             if gradescope is not None:
                 row["checks"] = {check["id"]: check["score"] for check in graded["checks"]}
+                # What each check is worth: with partial credit a score above 0 is not a pass.
+                row["points"] = {check["id"]: check["points"] for check in graded["checks"]}
                 row["total"] = graded["score"]
                 row["notes"] = sorted({note for check in graded["checks"] for note in check["notes"]})
                 if status == 3:
@@ -340,7 +342,20 @@ def write_csv(rows, path):
 
 
 def _number(value):
-    return ("%g" % value) if isinstance(value, float) else value
+    """A score for the CSV and the summary, at most 2 decimals and no float noise
+    (2.9999999 -> "3", 2.5 -> "2.5"); anything else (a missing check's "") as it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return "{:g}".format(round(float(value), 2))
+
+
+def check_points(rows, check):
+    """What ``check`` is worth, from the results that say so; results written before they
+    did (an older batch resumed) give the best score anyone got instead."""
+    for row in rows:
+        if check in row.get("points", {}):
+            return row["points"][check]
+    return max([row["checks"].get(check, 0) for row in rows] or [0])
 
 
 def summary(rows, log_lines=(), slowest=5):
@@ -352,13 +367,18 @@ def summary(rows, log_lines=(), slowest=5):
         lines.append("not graded cleanly: " + ", ".join(
             "%s (%s)" % (row["student"], row["status"]) for row in problems))
     if graded:
-        lines += ["", "pass rate per check:"]
+        lines += ["", "pass rate per check (full marks; partial credit is not a pass), "
+                      "mean score:"]
         for check in check_columns(graded):
-            passed = sum(1 for row in graded if row["checks"].get(check, 0) > 0)
+            points = check_points(graded, check)
+            scores = [row["checks"].get(check, 0) for row in graded]
+            passed = sum(1 for score in scores if points and score >= points - 1e-9)
             rate = 100.0 * passed / len(graded)
-            lines.append("  %-28s %5.1f%%  %s" % (check, rate, "#" * int(round(rate / 5))))
+            mean = "%s/%s" % (_number(statistics.mean(scores)), _number(points))
+            lines.append("  %-28s %5.1f%%  %9s  %s" % (check, rate, mean,
+                                                       "#" * int(round(rate / 5))))
         totals = [row["total"] for row in graded]
-        lines += ["", "scores (median %g, mean %.1f):" % (statistics.median(totals),
+        lines += ["", "scores (median %s, mean %.1f):" % (_number(statistics.median(totals)),
                                                           statistics.mean(totals))]
         buckets = [0] * 10   # 0-9, 10-19, ..., 90-100
         for total in totals:

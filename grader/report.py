@@ -15,22 +15,40 @@ tests match the exact wording. A failed check's details block (what was sent, ex
 received, the program's own output, the hints) is written once, by ``_details_body``, and
 shown both in the terminal and in Gradescope.
 
+A report is read to its end only if it is short, so:
+
+- a check with scored parts (``CheckResult.parts``) that did not pass them all gets a line
+  per part under its row, and its details name each failed part with its reason;
+- checks that failed for one root cause (the same non-empty ``Evidence.cause``: a start-up
+  that never gets going fails every check the same way) share ONE details block, headed
+  with the cause and the numbers of the checks it cost, showing the first check's evidence;
+- a block shows only the end of the program's output (``STDOUT_LINES``, ``STDERR_LINES``)
+  and of each transcript (``TRANSCRIPT_LINES``), saying how many lines it left out, and a
+  stderr already shown in an earlier block (time stamps aside) is referred to, not repeated.
+
 Width: the table is measured in terminal columns, not characters. A Chinese character
 takes two columns (``unicodedata.east_asian_width`` "W" or "F"), so ``len`` would misalign
-every row with a Chinese title. Text from the student's program is cleaned of control
-characters (their own ANSI codes included) before it reaches a report.
+every row with a Chinese title. A title too long for its column is wrapped onto lines of
+its own, never cut: at spaces, and between two Chinese characters, but never inside a Latin
+word nor before a punctuation mark (``_wrap``; only a word wider than the whole column,
+which no real title has, is cut). Text from the student's program is cleaned
+of control characters (their own ANSI codes included) before it reaches a report.
 """
 
 import json
 import locale
 import os
+import re
 import shutil
 import tempfile
 import unicodedata
 from pathlib import Path
 
 from . import hints
-from .results import ERROR, PASSED
+from .results import ERROR, FAILED, PASSED
+
+#: A part that was not tried because an earlier part it needs failed (see PartResult).
+SKIPPED = "skipped"
 
 #: Every user-visible fixed string, per language. ``{name}`` fields are filled with
 #: ``str.format``.
@@ -52,10 +70,29 @@ MESSAGES = {
         "nothing": "(什么也没有)",
         "transcripts": "对话记录",
         "program_output": "你的程序的输出 (最后部分)",
-        "stdout": "stdout",
-        "stderr": "stderr",
+        "stdout": "标准输出 stdout",
+        "stderr": "标准错误 stderr",
+        "earlier_lines": "[… 前面还有 {count} 行 …]",
+        "same_traceback": "(和 {number} 中的 Traceback 相同)",
+        "same_output": "(和 {number} 中的相同)",
         "hint": "提示: {text}",
         "no_evidence": "(这项检查没有记录更多细节)",
+        "parts_skipped": "没有检查 (它们需要的前一部分没有通过): {titles}",
+        "list_separator": "、",
+        "programs": {"client": "客户端", "server": "服务器"},
+        # A root cause, from the first check's hint: (what happened, the detail's label).
+        "causes": {
+            "unfinished-todo": ("你的{program}一启动就结束了", "还有TODO没有完成"),
+            "syntax-error": ("你的{program}无法运行", "语法错误"),
+            "crash": ("你的{program}启动时就因为异常而终止", ""),
+            "stuck-at-start": ("你的{program}启动后没有走到下一步", ""),
+            "stdin-unanswered": ("你的{program}在等评分程序无法回答的输入", "最后打印的是"),
+            "network-refused": ("你的{program}试图访问 127.0.0.1 以外的地址", ""),
+            "missing-file": ("找不到你的{program}文件", ""),
+        },
+        "cause_other": "你的{program}在启动时就出了问题",
+        "cause_heading": "{cause}: 因此 {count} 项检查没有通过 (共 {points} 分): {numbers}",
+        "cause_see": "详细信息见 {number}。",
         "not_your_mistake": "这不是你的错误: 评分程序本身出了问题, 请把这段输出发给老师/助教",
         "grader_error": "评分程序的错误",
         "notes": "注意 (不扣分)",
@@ -83,8 +120,27 @@ MESSAGES = {
         "program_output": "Your program's output (end)",
         "stdout": "stdout",
         "stderr": "stderr",
+        "earlier_lines": "[… {count} earlier lines …]",
+        "same_traceback": "(the same traceback as in {number})",
+        "same_output": "(the same as in {number})",
         "hint": "Hint: {text}",
         "no_evidence": "(this check recorded no further details)",
+        "parts_skipped": "Not checked (a part they need failed first): {titles}",
+        "list_separator": ", ",
+        "programs": {"client": "client", "server": "server"},
+        "causes": {
+            "unfinished-todo": ("Your {program} ends at start-up", "unfinished TODO"),
+            "syntax-error": ("Your {program} cannot run", "syntax error"),
+            "crash": ("Your {program} dies of an exception at start-up", ""),
+            "stuck-at-start": ("Your {program} starts but never gets going", ""),
+            "stdin-unanswered": ("Your {program} waits for input the grader cannot answer",
+                                 "its last line"),
+            "network-refused": ("Your {program} tries an address other than 127.0.0.1", ""),
+            "missing-file": ("Your {program} file is missing", ""),
+        },
+        "cause_other": "Your {program} fails at start-up",
+        "cause_heading": "{cause}: this costs {count} checks ({points} points): {numbers}",
+        "cause_see": "The details are under {number}.",
         "not_your_mistake": "Not your mistake: the grader itself failed; please send this "
                             "output to your instructor",
         "grader_error": "Grader error",
@@ -105,14 +161,32 @@ PARTS = ("client", "p2p", "hub")
 #: The table's width is the terminal's, kept within these bounds.
 MIN_WIDTH = 60
 MAX_WIDTH = 120
+#: The title column is never narrower than this, whatever the other columns take.
+MIN_TITLE_WIDTH = 10
+
+#: What a details block shows of the program's output and of each peer's transcript: the
+#: end (a traceback's point is its last line), so that a flood or a long run cannot push
+#: the hints out of sight.
+STDOUT_LINES = 12
+STDERR_LINES = 15
+TRANSCRIPT_LINES = 6
+
+#: A cause's detail (a TODO's text) is shortened to this many columns in its heading: the
+#: block's own hint below gives it whole.
+CAUSE_DETAIL_WIDTH = 56
 
 #: Marks in front of a check: passed, failed, grader error. All one column wide.
 MARKS = {PASSED: "✓", "failed": "✗", ERROR: "!"}
+#: Marks in front of a check's part: passed, failed, not tried.
+PART_MARKS = {PASSED: "✓", FAILED: "✗", SKIPPED: "-"}
 ELLIPSIS = "…"
 INDENT = "  "
+#: Columns a part's line takes in the title column before its title: indent, mark, space.
+PART_LEAD_WIDTH = len(INDENT) + 2
 
 _GREEN, _RED, _YELLOW, _BOLD, _RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[0m"
 _STATUS_COLOR = {PASSED: _GREEN, "failed": _RED, ERROR: _YELLOW}
+_PART_COLOR = {PASSED: _GREEN, FAILED: _RED, SKIPPED: ""}
 
 
 # ------------------------------------------------------------------------------ language
@@ -207,21 +281,76 @@ def _char_width(char):
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
-def _fit(text, columns):
-    """``text`` cut with "…" to at most ``columns`` columns, then padded to exactly that."""
-    if display_width(text) > columns:
-        kept, used = [], display_width(ELLIPSIS)
-        for char in text:
-            used += _char_width(char)
-            if used > columns:
-                break
-            kept.append(char)
-        text = "".join(kept) + ELLIPSIS
+def _may_break(before, after):
+    """Whether a line may break between two characters with no space between them.
+
+    Only next to a wide (Chinese) character: two narrow ones are a Latin word (or "p2p",
+    "recv(1024)"), never split. Never before a closing or other punctuation mark (，。? ) …)
+    and never after an opening one, so a mark stays with the character it belongs to.
+    """
+    if _char_width(before) < 2 and _char_width(after) < 2:
+        return False
+    if unicodedata.combining(after) or unicodedata.category(after) in ("Pe", "Pf", "Po"):
+        return False
+    return unicodedata.category(before) not in ("Ps", "Pi")
+
+
+def _atoms(text):
+    """``text`` as ``[(space_before, atom)]``: an atom is a run a line may not break inside."""
+    atoms, space = [], False
+    for char in text:
+        if char.isspace():
+            space = True
+        elif atoms and not space and not _may_break(atoms[-1][1][-1], char):
+            atoms[-1] = (atoms[-1][0], atoms[-1][1] + char)
+        else:
+            atoms.append((space and bool(atoms), char))
+            space = False
+    return atoms
+
+
+def _wrap(text, columns):
+    """``text`` as lines of at most ``columns`` columns, broken where ``_may_break`` or a
+    space allows; one line (``[""]`` for nothing) when it fits. Only a single atom wider
+    than the column (a long identifier in a very narrow column) is cut, as nothing else
+    could make it fit."""
+    lines, line = [], ""
+    for space, atom in _atoms(text):
+        joined = line + (" " if space and line else "") + atom
+        if line and display_width(joined) > columns:
+            lines.append(line)
+            joined = atom
+        while display_width(joined) > columns:
+            head = _take(joined, columns)
+            lines.append(head)
+            joined = joined[len(head):]
+        line = joined
+    return lines + [line] if line or not lines else lines
+
+
+def _take(text, columns):
+    """The longest start of ``text`` (at least one character) within ``columns``."""
+    used = 0
+    for index, char in enumerate(text):
+        used += _char_width(char)
+        if used > columns and index:
+            return text[:index]
+    return text
+
+
+def _pad(text, columns):
     return text + " " * (columns - display_width(text))
 
 
 def _pad_left(text, columns):
     return " " * (columns - display_width(text)) + text
+
+
+def _hanging(prefix, text, width):
+    """``prefix`` then ``text`` wrapped to ``width``, its later lines indented under its start."""
+    indent = display_width(prefix)
+    lines = _wrap(text, max(MIN_TITLE_WIDTH, width - indent))
+    return [prefix + lines[0]] + [" " * indent + line for line in lines[1:]]
 
 
 def _clean(text):
@@ -232,24 +361,57 @@ def _clean(text):
         for char in text)
 
 
+def _split(text):
+    return _clean(text).rstrip("\n").split("\n")
+
+
 def _indented(text, prefix):
-    return [prefix + line for line in _clean(text).rstrip("\n").split("\n")]
+    return [prefix + line for line in _split(text)]
+
+
+def _last_lines(lines, limit, lang):
+    """The last ``limit`` of ``lines``, after a line saying how many came before. A single
+    line left out is kept instead: the notice would take its place for nothing."""
+    if len(lines) <= limit + 1:
+        return lines
+    return ([MESSAGES[lang]["earlier_lines"].format(count=len(lines) - limit)]
+            + lines[-limit:])
+
+
+#: The time stamp the grader puts in front of each line of a program's output.
+_STAMP = re.compile(r"^\s*[+-]\d+(\.\d+)?s\b")
+
+
+def _same_text_key(text):
+    """``text`` without time stamps or indentation: two checks that ran into the same
+    traceback at different times have the same key."""
+    lines = (_STAMP.sub("", line).strip() for line in _split(text))
+    return "\n".join(line for line in lines if line)
 
 
 def _number(value):
-    """7.0 -> "7", 3.5 -> "3.5": points as a person writes them."""
+    """7.0 -> "7", 3.5 -> "3.5", 2.9999999 -> "3": points as a person writes them."""
     return "{:g}".format(round(float(value), 2))
+
+
+def _points(value):
+    """A score for JSON: a float with at most 2 decimals (no 2.9999999)."""
+    return round(float(value), 2)
 
 
 def _painter(color):
     if not color:
         return lambda text, style: text
-    return lambda text, style: style + text + _RESET
+    return lambda text, style: (style + text + _RESET) if style else text
 
 
 def _status(check):
     """The check's status, with anything unknown read as a failure."""
     return check.status if check.status in (PASSED, ERROR) else "failed"
+
+
+def _part_status(part):
+    return part.status if part.status in (PASSED, SKIPPED) else FAILED
 
 
 def _title(check, lang):
@@ -262,6 +424,27 @@ def _hint_text(hint_id, lang, detail):
         return hints.render(hint_id, lang, detail)
     except KeyError:
         return "{} {}".format(hint_id, detail).strip()
+
+
+def _number_list(numbers):
+    """"1.1, 1.2, 1.3, 2.1" -> "1.1–1.3, 2.1": a run of three or more checks in a row (in
+    one part) as a range, so a cause that cost twelve checks is one short line."""
+    runs = []
+    for number in numbers:
+        if runs and _follows(runs[-1][-1], number):
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(run[0] + "–" + run[-1] if len(run) >= 3 else ", ".join(run)
+                     for run in runs)
+
+
+def _follows(before, number):
+    """Whether check ``number`` comes right after ``before`` in the same part ("2.3", "2.4")."""
+    part, _, index = number.partition(".")
+    last_part, _, last_index = before.partition(".")
+    return (part == last_part and index.isdigit() and last_index.isdigit()
+            and int(index) == int(last_index) + 1)
 
 
 # ------------------------------------------------------------------------- structure
@@ -282,6 +465,72 @@ def numbered_checks(result):
             numbered = [("{}.{}".format(index, i), check) for i, check in enumerate(checks, 1)]
             groups.append((part, numbered))
     return groups
+
+
+def _cause(check):
+    """The root cause a failed check shares with others, or "" (a grader error never has
+    one: it is not the student's)."""
+    if check.status == ERROR or check.passed or check.evidence is None:
+        return ""
+    return check.evidence.cause or ""
+
+
+def _blocks(groups):
+    """The details blocks, in report order: ``[(cause, [(number, check), ...]), ...]``.
+
+    Every check not passed has its own block (cause ""), except that checks with the same
+    cause share one, at the place of the first of them: the student reads the cause once.
+    """
+    not_passed = [(number, check) for _, numbered in groups for number, check in numbered
+                  if not check.passed]
+    by_cause = {}
+    for number, check in not_passed:
+        if _cause(check):
+            by_cause.setdefault(_cause(check), []).append((number, check))
+    blocks, shown = [], set()
+    for number, check in not_passed:
+        cause = _cause(check)
+        if cause and len(by_cause[cause]) > 1:
+            if cause not in shown:
+                shown.add(cause)
+                blocks.append((cause, by_cause[cause]))
+        else:
+            blocks.append(("", [(number, check)]))
+    return blocks
+
+
+def _cause_text(members, lang):
+    """The heading of a cause's block: what went wrong, said from the first check's first
+    start-up hint (the key itself is only for grouping), and the checks it cost."""
+    text = MESSAGES[lang]
+    first = members[0][1]
+    program = text["programs"]["client" if first.part == "client" else "server"]
+    evidence = first.evidence
+    known = [hint for hint in evidence.hints if hint in text["causes"]]
+    if known:
+        sentence, label = text["causes"][known[0]]
+        detail = _short_detail(str(evidence.hint_details.get(known[0], "")), lang)
+    else:
+        sentence, label, detail = text["cause_other"], "", ""
+    cause = sentence.format(program=program)
+    if detail:
+        cause += " ({})".format(label + ": " + detail if label else detail)
+    lost = sum(check.points - check.score for _, check in members)
+    return text["cause_heading"].format(
+        cause=cause, count=len(members), points=_number(lost),
+        numbers=_number_list([number for number, _ in members]))
+
+
+def _short_detail(detail, lang):
+    """A hint's detail short enough for a heading: of a "中文 / English" TODO text the half
+    in the report's language, cut at a word after CAUSE_DETAIL_WIDTH columns."""
+    halves = _clean(detail).split(" / ")
+    if len(halves) == 2:
+        chinese = [half for half in halves if any(_char_width(char) == 2 for char in half)]
+        if len(chinese) == 1:
+            detail = chinese[0] if lang == "zh" else [h for h in halves if h not in chinese][0]
+    lines = _wrap(detail.replace("\n", " ").strip(), CAUSE_DETAIL_WIDTH)
+    return lines[0] + (ELLIPSIS if len(lines) > 1 else "")
 
 
 def _unique_notes(checks):
@@ -310,44 +559,151 @@ def _score_text(score, points):
     return "{}/{}".format(_number(score), _number(points))
 
 
-def _table_lines(groups, lang, width, paint):
-    """The score table: a heading per part, a row per check, a subtotal row per part.
+def _part_title(part, lang):
+    return (part.title_zh if lang == "zh" else part.title_en) or part.title_en or part.id
 
-    Returns ``(lines, row_width)``: every row (check or subtotal) is ``row_width`` columns
-    wide, at most ``width``.
+
+def _tried_parts(check):
+    """Whether any part of ``check`` was tried: when none was (the check failed before its
+    first part, e.g. the program never started), its parts say nothing the check does not."""
+    return any(_part_status(part) != SKIPPED for part in check.parts)
+
+
+def _shows_parts(check):
+    """A check's parts get table lines only when they explain a lost point: a passed
+    check's, or one whose parts were all skipped, would only make the table longer."""
+    return not check.passed and _tried_parts(check)
+
+
+def _row(lead, indent, title_lines, title_w, cells):
+    """A table row: the title's first line between ``lead`` and the status and score
+    ``cells``, the title's other lines under it, in the title column."""
+    return ([lead + _pad(title_lines[0], title_w) + cells]
+            + [indent + line for line in title_lines[1:]])
+
+
+def _table_lines(groups, lang, width, paint):
+    """The score table: a heading per part, a row per check (and a line per part of a
+    check that lost points), a subtotal row per part.
+
+    Returns ``(lines, row_width)``: every row (check, check part or subtotal) is
+    ``row_width`` columns wide, at most ``width``; a title's continuation lines are shorter.
     """
     text = MESSAGES[lang]
     checks = [check for _, numbered in groups for _, check in numbered]
+    parts = [part for check in checks if _shows_parts(check) for part in check.parts]
     subtotals = [_score_text(sum(c.score for _, c in numbered), sum(c.points for _, c in numbered))
                  for _, numbered in groups]
     number_w = max(display_width(number) for _, numbered in groups for number, _ in numbered)
-    status_w = max(display_width(word) for word in text["status"].values())
-    score_w = max(display_width(s)
-                  for s in [_score_text(c.score, c.points) for c in checks] + subtotals)
+    # Only the statuses shown take room: a run without a grader error gives it to titles.
+    status_w = max(display_width(text["status"][_status(check)]) for check in checks)
+    score_w = max(display_width(s) for s in
+                  [_score_text(c.score, c.points) for c in checks] + subtotals
+                  + [_score_text(p.score, p.points) for p in parts])
     lead_w = len(INDENT) + 2  # indent, mark, space
     fixed = lead_w + number_w + 2 + 2 + status_w + 2 + score_w
-    titles = [_title(check, lang) for check in checks] + [text["subtotal"]]
-    title_w = max(10, min(max(display_width(t) for t in titles), width - fixed))
+    titles = ([display_width(_title(check, lang)) for check in checks]
+              + [PART_LEAD_WIDTH + display_width(_part_title(p, lang)) for p in parts]
+              + [display_width(text["subtotal"])])
+    title_w = max(MIN_TITLE_WIDTH, PART_LEAD_WIDTH + 4, min(max(titles), width - fixed))
+    indent = " " * (lead_w + number_w + 2)
+    blank_status = "  " + " " * status_w + "  "
 
     lines = []
     for (part, numbered), subtotal in zip(groups, subtotals):
         lines.append(paint(text["parts"].get(part, part), _BOLD))
         for number, check in numbered:
-            status = _status(check)
-            lines.append("".join([
-                INDENT, paint(MARKS[status], _STATUS_COLOR[status]), " ",
-                _fit(number, number_w), "  ",
-                _fit(_title(check, lang), title_w), "  ",
-                paint(_fit(text["status"][status], status_w), _STATUS_COLOR[status]), "  ",
-                _pad_left(_score_text(check.score, check.points), score_w)]))
-        lines.append("".join([
-            " " * (lead_w + number_w + 2), _fit(text["subtotal"], title_w), "  ",
-            " " * status_w, "  ", _pad_left(subtotal, score_w)]))
+            status, color = _status(check), _STATUS_COLOR[_status(check)]
+            lead = INDENT + paint(MARKS[status], color) + " " + _pad(number, number_w) + "  "
+            cells = ("  " + paint(_pad(text["status"][status], status_w), color) + "  "
+                     + _pad_left(_score_text(check.score, check.points), score_w))
+            lines += _row(lead, indent, _wrap(_title(check, lang), title_w), title_w, cells)
+            if _shows_parts(check):
+                lines += _part_rows(check, lang, indent, title_w,
+                                    blank_status, score_w, paint)
+        lines += _row(indent, indent, [text["subtotal"]], title_w,
+                      blank_status + _pad_left(subtotal, score_w))
     return lines, fixed + title_w
 
 
-def _details_body(check, lang):
-    """What a not-passed check saw, as plain lines: the same in the terminal and Gradescope."""
+def _part_rows(check, lang, indent, title_w, blank_status, score_w, paint):
+    """A line per part of ``check``, indented in the title column, its score in the score
+    column (no status word: the mark says it, and the check's row has the status)."""
+    lines = []
+    part_w = title_w - PART_LEAD_WIDTH
+    for part in check.parts:
+        status = _part_status(part)
+        lead = indent + INDENT + paint(PART_MARKS[status], _PART_COLOR[status]) + " "
+        cells = blank_status + _pad_left(_score_text(part.score, part.points), score_w)
+        lines += _row(lead, indent + " " * PART_LEAD_WIDTH, _wrap(_part_title(part, lang), part_w),
+                      part_w, cells)
+    return lines
+
+
+def _part_lines(check, lang, every, summary):
+    """The parts of ``check`` in a details block: each failed one with its score and its
+    reason (``every``: the passed ones too, as Gradescope lists the rubric), then the
+    parts not tried, in one line. A reason equal to the check's ``summary`` is not repeated."""
+    text = MESSAGES[lang]
+    lines, skipped = [], []
+    for part in check.parts:
+        status = _part_status(part)
+        if status == SKIPPED:
+            skipped.append(_part_title(part, lang))
+            if not every:
+                continue
+        elif status == PASSED and not every:
+            continue
+        line = "{} {} ({})".format(PART_MARKS[status], _part_title(part, lang),
+                                   _score_text(part.score, part.points))
+        if status == FAILED and part.summary and part.summary.strip() != summary.strip():
+            line += ": " + _clean(part.summary).strip()
+        lines.append(line)
+    if skipped and (every or _tried_parts(check)):
+        lines.append(text["parts_skipped"].format(titles=text["list_separator"].join(skipped)))
+    return lines
+
+
+def _output_lines(evidence, lang, earlier, number):
+    """The end of the program's stdout and stderr. A stderr already shown in an earlier
+    block (``earlier``: same-text key -> number, filled in as blocks are written) is
+    referred to by that block's number instead of being shown again."""
+    text = MESSAGES[lang]
+    lines = []
+    for name, tail, limit in (("stdout", evidence.stdout_tail, STDOUT_LINES),
+                              ("stderr", evidence.stderr_tail, STDERR_LINES)):
+        if not (tail and tail.strip()):
+            continue
+        lines.append(INDENT + text[name] + ":")
+        key = _same_text_key(tail) if name == "stderr" else ""
+        if key and earlier is not None and key in earlier:
+            same = "same_traceback" if "Traceback" in tail else "same_output"
+            lines.append(INDENT * 3 + text[same].format(number=earlier[key]))
+            continue
+        if key and earlier is not None:
+            earlier[key] = number
+        lines += [INDENT * 3 + line for line in _last_lines(_split(tail), limit, lang)]
+    return [text["program_output"] + ":"] + lines if lines else []
+
+
+def _transcript_lines(transcript, lang):
+    """One peer's transcript: its heading line, then its last TRANSCRIPT_LINES lines."""
+    lines = _split(transcript)
+    events = _last_lines(lines[1:], TRANSCRIPT_LINES, lang)
+    if len(events) < len(lines) - 1:
+        events[0] = INDENT + events[0]  # the notice, indented as the events it stands for
+    return [INDENT * 2 + line for line in lines[:1] + events]
+
+
+def _details_body(check, lang, earlier=None, number="", every_part=False):
+    """What a not-passed check saw, as plain lines: the same in the terminal and Gradescope.
+
+    Args:
+        earlier: stderr texts shown so far in this report (see ``_output_lines``); None
+            shows every stderr in full.
+        number: this check's number, for later blocks that refer to its stderr.
+        every_part: list every part of the check (Gradescope), not only the failed ones.
+    """
     text = MESSAGES[lang]
     lines = []
     if check.status == ERROR:
@@ -356,12 +712,14 @@ def _details_body(check, lang):
             lines.append(text["grader_error"] + ":")
             lines += _indented(check.error, INDENT * 2)
     evidence = check.evidence
+    summary = evidence.summary if evidence is not None else ""
+    if summary:
+        lines += _indented(summary, "")
+    lines += _part_lines(check, lang, every_part, summary)
     if evidence is None:
-        if check.status != ERROR:
+        if check.status != ERROR and not check.parts:
             lines.append(text["no_evidence"])
         return lines
-    if evidence.summary:
-        lines += _indented(evidence.summary, "")
     if evidence.sent:
         lines.append(text["sent"] + ":")
         for sent in evidence.sent:
@@ -374,31 +732,27 @@ def _details_body(check, lang):
     if evidence.transcripts:
         lines.append(text["transcripts"] + ":")
         for transcript in evidence.transcripts:
-            lines += _indented(transcript, INDENT * 2)
-    tails = [(text[name], tail) for name, tail in
-             (("stdout", evidence.stdout_tail), ("stderr", evidence.stderr_tail))
-             if tail and tail.strip()]
-    if tails:
-        lines.append(text["program_output"] + ":")
-        for label, tail in tails:
-            lines.append(INDENT + label + ":")
-            lines += _indented(tail, INDENT * 3)
+            lines += _transcript_lines(transcript, lang)
+    lines += _output_lines(evidence, lang, earlier, number)
     for hint_id in evidence.hints:
         detail = evidence.hint_details.get(hint_id, "")
         lines.append("- " + text["hint"].format(text=_hint_text(hint_id, lang, detail)))
     return lines
 
 
-def _details_lines(groups, lang, paint):
-    lines = []
-    for _, numbered in groups:
-        for number, check in numbered:
-            if check.passed:
-                continue
-            status = _status(check)
-            heading = "{} {} {} ({})".format(MARKS[status], number, _title(check, lang), check.id)
-            lines += ["", paint(heading, _BOLD + _STATUS_COLOR[status])]
-            lines += [INDENT + line for line in _details_body(check, lang)]
+def _details_lines(groups, lang, paint, width):
+    """The details blocks: a heading (the check, or the shared cause), then the evidence."""
+    lines, earlier = [], {}
+    for cause, members in _blocks(groups):
+        number, check = members[0]
+        status = _status(check)
+        if cause:
+            heading = _hanging(MARKS[status] + " ", _cause_text(members, lang), width)
+        else:
+            heading = _hanging("{} {} ".format(MARKS[status], number),
+                               "{} ({})".format(_title(check, lang), check.id), width)
+        lines += [""] + [paint(line, _BOLD + _STATUS_COLOR[status]) for line in heading]
+        lines += [INDENT + line for line in _details_body(check, lang, earlier, number)]
     return lines
 
 
@@ -409,8 +763,8 @@ def render_text(result, lang="zh", color=False, width=None):
         result: a GradingResult.
         lang: the language of every fixed string, title and hint.
         color: ANSI colours; with False the text has no escape code at all.
-        width: columns for the table (default: the terminal's); kept within
-            MIN_WIDTH..MAX_WIDTH. Long titles are cut with "…".
+        width: columns for the table and the headings (default: the terminal's); kept
+            within MIN_WIDTH..MAX_WIDTH. Long titles are wrapped, never cut.
 
     Returns:
         The report as one string ending in a newline.
@@ -440,7 +794,7 @@ def render_text(result, lang="zh", color=False, width=None):
                                  max_score=_number(result.max_score))
     lines += ["-" * rule_width,
               paint(total, _BOLD) + "   " + text["time"].format(seconds=result.execution_time)]
-    details = _details_lines(groups, lang, paint)
+    details = _details_lines(groups, lang, paint, width)
     if details:
         lines += ["", paint(text["details"], _BOLD)] + details
     notes = _notes_lines(result.checks, lang)
@@ -461,7 +815,7 @@ def _summary(result, groups, lang):
     lines = [text["total"].format(score=_number(result.score),
                                   max_score=_number(result.max_score))]
     failed = [number for _, numbered in groups for number, check in numbered if not check.passed]
-    lines.append(text["summary_failed"].format(numbers=", ".join(failed)) if failed
+    lines.append(text["summary_failed"].format(numbers=_number_list(failed)) if failed
                  else text["summary_all_passed"])
     if result.preflight:
         lines += [text["preflight"]] + [
@@ -474,44 +828,63 @@ def _summary(result, groups, lang):
     return "\n".join(lines)
 
 
-def _test_output(check, lang):
-    if check.passed:
-        lines = []
-    else:
-        lines = _details_body(check, lang)
-        if check.status == ERROR:
-            tag = GRADER_ERROR_TAG
-            if lang != "en":
-                tag += " / " + MESSAGES[lang]["status"][ERROR]
-            lines = [tag] + lines
-    return "\n".join(lines + _notes_lines([check], lang))
+def _test_outputs(groups, lang):
+    """Each check's Gradescope ``output``, by number: the parts with their points, then
+    the details block; a check that shares its cause with others carries the cause's
+    heading, and only the first of them the evidence (the others point to it)."""
+    outputs, earlier = {}, {}
+    blocks = {number: (cause, members) for cause, members in _blocks(groups)
+              for number, _ in members}
+    for _, numbered in groups:
+        for number, check in numbered:
+            if check.passed:
+                lines = _part_lines(check, lang, True, "")
+            else:
+                cause, members = blocks[number]
+                lines = [_cause_text(members, lang)] if cause else []
+                if members[0][0] == number:
+                    lines += _details_body(check, lang, earlier, number, every_part=True)
+                else:
+                    lines += _part_lines(check, lang, True, "")
+                    lines.append(MESSAGES[lang]["cause_see"].format(number=members[0][0]))
+            if check.status == ERROR:
+                tag = GRADER_ERROR_TAG
+                if lang != "en":
+                    tag += " / " + MESSAGES[lang]["status"][ERROR]
+                lines = [tag] + lines
+            outputs[number] = "\n".join(lines + _notes_lines([check], lang))
+    return outputs
 
 
 def to_gradescope(result, lang="en"):
     """``result`` in Gradescope's results.json format (as a dict, ready for ``json.dump``).
 
     Top level: score, max_score, execution_time, output, visibility, stdout_visibility,
-    tests. Each test: name ("[part] title"), number ("1.3"), score, max_score, status
+    tests. Each test, one per check: name ("[part] title"), number ("1.3"), score and
+    max_score (floats, at most 2 decimals: a check with parts may score 2.5), status
     ("passed" or "failed": a grader ERROR is "failed" and its output starts with
-    GRADER_ERROR_TAG), output (the details block of the terminal report), visibility.
+    GRADER_ERROR_TAG), output (the check's parts with their points, then the details
+    block of the terminal report), visibility.
     """
     lang = lang if lang in MESSAGES else "en"
     groups = numbered_checks(result)
+    outputs = _test_outputs(groups, lang)
     tests = []
     for part, numbered in groups:
         for number, check in numbered:
             tests.append({
                 "name": "[{}] {}".format(part, _title(check, lang)),
                 "number": number,
-                "score": float(check.score),
-                "max_score": float(check.points),
+                "score": _points(check.score),
+                "max_score": _points(check.points),
                 "status": "passed" if check.passed else "failed",
-                "output": _test_output(check, lang),
+                "output": outputs[number],
                 "visibility": "visible",
             })
     return {
-        "score": float(result.score),
-        "max_score": float(result.max_score),
+        # The sum of the tests' rounded scores, so the total is what Gradescope shows added up.
+        "score": _points(sum(test["score"] for test in tests)),
+        "max_score": _points(sum(test["max_score"] for test in tests)),
         "execution_time": int(round(result.execution_time)),
         "output": _summary(result, groups, lang),
         "visibility": "visible",

@@ -68,7 +68,8 @@ def test_batch_grades_each_student_as_grading_alone_would(tmp_path):
     assert set(rows) == {"student", "张三", "bob", "carol", "dave", "erin"}
     assert rows["张三"][header.index("total")] == "26"
     assert rows["bob"][header.index("total")] == "0"
-    assert rows["carol"][header.index("hub_q_departure")] == "0"
+    # The wrong client announced: the notice (3) and the room (1) lost, A's close kept (1).
+    assert rows["carol"][header.index("hub_q_departure")] == "1"
     assert rows["dave"][header.index("p2p_announces_client")] == "0"  # no server handed in
     for student, (client_dir, server_dir) in alone.items():
         by_itself = grade(client_dir / "chat_client.py", server_dir / "chat_server.py",

@@ -9,7 +9,8 @@ import pytest
 from grader import hints, report
 from grader.report import MESSAGES, detect_lang, display_width, render_text, to_gradescope, \
     use_color, write_json
-from grader.results import ERROR, FAILED, PASSED, CheckResult, Evidence, GradingResult
+from grader.results import ERROR, FAILED, PASSED, CheckResult, Evidence, GradingResult, \
+    PartResult
 
 ANSI = re.compile(r"\x1b\[")
 #: A table row ends in "score/points".
@@ -84,6 +85,208 @@ def table_rows(text):
     return [line for line in text.splitlines() if ROW.search(line) and line.startswith(" ")]
 
 
+#: The rubric's checks as ``python -m grader --list`` shows them: id, points, en, zh.
+REAL_CHECKS = [
+    ('client_sends_typed_line', 7,
+     'Does your client connect to the server and send every line you type?',
+     '你的客户端能连上服务器, 并把键盘输入的每一行发出去吗?'),
+    ('client_prints_received', 7,
+     'Does your client print every message the server sends?',
+     '你的客户端会打印服务器发来的每一条消息吗?'),
+    ('client_in_hub', 6,
+     "In a chat room, do your client and another client see each other's messages?",
+     '在聊天室里, 你的客户端能和别的客户端互相收发消息吗?'),
+    ('client_q_ends_chat', 8,
+     'Does typing q send q, close the connection and end your client?',
+     '输入 q 后, 你的客户端会发出 q、关闭连接并结束吗?'),
+    ('client_server_closes_first', 6,
+     'When the server closes first, does your client report the end and stop (no flood, no hang)?',
+     '服务器先断开时, 你的客户端会报告聊天结束并停下吗 (不刷屏、不卡住)?'),
+    ('client_chinese', 3,
+     'Does Chinese text go through your client intact, both ways?',
+     '中文能原样经过你的客户端吗 (发送和接收)?'),
+    ('client_split_character', 3,
+     'Does your client print a Chinese character that arrives split across two recv calls?',
+     '一个汉字被拆成两段到达时, 你的客户端能正确打印吗?'),
+    ('p2p_announces_client', 6,
+     'In p2p mode, does your server accept a client and print its address?',
+     'p2p 模式下, 你的服务器能接受客户端的连接并打印它的地址吗?'),
+    ('p2p_prints_messages', 6,
+     'In p2p mode, does your server print every message the client sends?',
+     'p2p 模式下, 你的服务器会打印客户端发来的每一条消息吗?'),
+    ('p2p_sends_typed_lines', 6,
+     'In p2p mode, does your server send every line you type to the client?',
+     'p2p 模式下, 你的服务器能把键盘输入的每一行发给客户端吗?'),
+    ('p2p_q_ends_chat', 7,
+     'When the client sends q, does your server close the connection, announce it and end?',
+     '客户端发来 q 后, 你的服务器会关闭连接、宣布它退出并结束吗?'),
+    ('p2p_abrupt_disconnect', 5,
+     'When the client disconnects without q, does your server stop cleanly (no flood, no crash)?',
+     '客户端不发 q 直接断开时, 你的服务器能正常停下吗 (不刷屏、不崩溃)?'),
+    ('hub_relays_to_others', 7,
+     "In hub mode, does your server relay each message to every other client, with its sender's "
+     'address?',
+     'hub 模式下, 你的服务器会把消息转发给其他每一个客户端, 并标明发送者吗?'),
+    ('hub_not_back_to_sender', 4,
+     'In hub mode, does your server keep a message from going back to its sender (two in the '
+     'room, then three)?',
+     'hub 模式下, 消息不会被发回给发送者自己吗 (聊天室里两个人和三个人时)?'),
+    ('hub_many_talking', 5,
+     'When several clients talk at once, does every message reach every other client once, in '
+     'order?',
+     '几个客户端同时说话时, 每条消息都正好转发一次、顺序不乱吗?'),
+    ('hub_q_departure', 5,
+     'When a client sends q, are the others told who left, and does the room keep working?',
+     '客户端发 q 离开后, 其他人会被告知是谁离开了, 聊天室还能继续用吗?'),
+    ('hub_abrupt_departure', 4,
+     'When a client disconnects without q, are the others told, with no flood, and does the '
+     'room keep working?',
+     '客户端不发 q 直接断开时, 其他人会被告知、不会刷屏, 聊天室还能继续用吗?'),
+    ('hub_join_while_talking', 3,
+     'Can clients join at the same moment, and leave, while others are talking?',
+     '别人正在聊天时, 新客户端能同时加入 (和离开) 吗?'),
+    ('hub_room_full', 2,
+     'When the room is full, is a newcomer turned away, and is a place given back when someone '
+     'leaves?',
+     '聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝, 有人离开后位置又能用吗?'),
+]
+
+
+#: Where a check's title starts in a table row: indent, mark, space, "1.1", two spaces.
+TITLE_COLUMN = 9
+#: A check's first table row: number, the first line of its title, status, score.
+CHECK_ROW = re.compile(r"^  \S (\d+\.\d+)  (.*?)\s+(\S+)\s+(\d+(\.\d+)?/\d+(\.\d+)?)$")
+
+
+def title_lines(text, number):
+    """The lines of check ``number``'s title in the table of ``text``, as printed."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = CHECK_ROW.match(line)
+        if match and match.group(1) == number:
+            found = [match.group(2)]
+            for following in lines[index + 1:]:
+                if not re.match(r"^ {%d}\S" % TITLE_COLUMN, following) or ROW.search(following):
+                    break
+                found.append(following[TITLE_COLUMN:])
+            return found
+    raise AssertionError("no row for %s" % number)
+
+
+GRADER_ERROR_TEXT = "RuntimeError: instructor peer could not bind 127.0.0.1:0"
+
+
+def part(id, en, zh, points, status=PASSED, score=None, summary=""):
+    if score is None:
+        score = points if status == PASSED else 0.0
+    return PartResult(id=id, title_en=en, title_zh=zh, points=points, score=score,
+                      status=status, summary=summary)
+
+
+def with_parts():
+    """Real checks and parts of the rubric: one lost a part and skipped one, one scores a
+    fraction, one passed all its parts."""
+    q_ends = [part("closes", "it closes the connection", "关闭这个连接", 3),
+              part("announces", "it prints that the client left", "打印客户端离开的提示", 3,
+                   FAILED, summary="Nothing named the client that left."),
+              part("ends", "the server ends", "服务器程序结束", 1, "skipped")]
+    talking = [part("delivered", "every message reaches every other client",
+                    "每条消息都到达其他每一个客户端", 2.5),
+               part("ordered", "in per-sender order", "按每个发送者的顺序", 2.5, FAILED,
+                    summary="B's messages arrived out of order at C.")]
+    sends = [part("first_line", "the first line typed reaches the client",
+                  "输入的第一行到达客户端", 3),
+             part("more_lines", "every later line arrives too", "之后的每一行也都到达", 3)]
+    return GradingResult(execution_time=4.0, checks=[
+        check("p2p_sends_typed_lines", "p2p", "Sends every line typed", "发送键盘输入的每一行", 6,
+              parts=sends),
+        check("p2p_q_ends_chat", "p2p",
+              "When the client sends q, does your server close the connection, announce it "
+              "and end?", "客户端发来 q 后, 你的服务器会关闭连接、宣布它退出并结束吗?", 7,
+              status=FAILED, score=3.0, parts=q_ends,
+              evidence=Evidence(summary="The server did not announce that the client left.")),
+        check("hub_many_talking", "hub", "Many talking", "很多人同时说话", 5, status=FAILED,
+              score=2.5, parts=talking, evidence=Evidence(summary="")),
+    ])
+
+
+def timed(lines, start=0.05, step=0.001):
+    """Program output the way the grader records it: each line after its time stamp."""
+    return "\n".join("  %+8.3fs %s" % (start + step * i, line) for i, line in enumerate(lines))
+
+
+SERVER_TRACEBACK = ["Traceback (most recent call last):",
+                    '  File "chat_server.py", line 16, in <module>',
+                    "    from chat_utils import format_msg",
+                    "ModuleNotFoundError: No module named 'chat_utils'"]
+
+#: The unfinished TODOs of the untouched skeleton, as its programs print them.
+TODOS = {
+    "client": "连接聊天服务器 / connect to the chat server at (self.ip, self.port)",
+    "p2p": "接受一个客户端的连接, 启动 p2p_send_msg 和 p2p_recv_msg 两个线程 / accept one client, "
+           "then start a p2p_send_msg thread and a p2p_recv_msg thread",
+    "hub": "循环接受客户端的连接, 记到 self.ip_client 里, 每个客户端启动一个 hub_msg_process 线程 / "
+           "loop: accept clients, store each in self.ip_client, start one hub_msg_process "
+           "thread per client",
+}
+PROMPTS = {"client": ["请输入聊天服务器IP", "请输入聊天服务器端口"],
+           "p2p": ["服务器IP: 127.0.0.1", "请输入聊天服务器端口", "请输入服务器工作模式(p2p,hub)",
+                   "请输入最大允许连接的客户端数量"]}
+PROMPTS["hub"] = PROMPTS["p2p"]
+
+
+def start_up_evidence(part, lang, port):
+    """What a check of the untouched skeleton records (grader/plugin.py): the program ends
+    at its first unfinished TODO, so every check of its part fails with the same cause."""
+    todo = TODOS[part]
+    role = "client" if part == "client" else "server"
+    zh = lang == "zh"
+    if role == "client":
+        summary = "你的客户端没有连接到服务器。" if zh else "Your client did not connect to the server."
+        expected = ("连接到 127.0.0.1:%d" if zh else "a connection to 127.0.0.1:%d") % port
+        transcripts = ["echo server (127.0.0.1:%d) 的日志:\n  echo server listening on "
+                       "127.0.0.1:%d (at most 200 clients)" % (port, port)]
+    else:
+        summary = ("连接不上你的服务器 (端口 %d)。" if zh
+                   else "Could not connect to your server (port %d).") % port
+        expected = ("你的服务器在 127.0.0.1:%d 上接受连接" if zh
+                    else "your server accepts connections on 127.0.0.1:%d") % port
+        transcripts = []
+    return Evidence(
+        summary=summary, expected=expected,
+        got="程序已经结束, 退出状态 1" if zh else "the process ended with status 1",
+        transcripts=transcripts,
+        stdout_tail=timed(PROMPTS[part], start=port / 1e6),
+        stderr_tail=timed(["还有TODO没有完成 (unfinished TODO): " + todo], start=port / 1e6),
+        hints=["unfinished-todo"], hint_details={"unfinished-todo": todo},
+        cause="%s: unfinished-todo %s" % (role, todo))
+
+
+def skeleton_like(lang):
+    """The untouched skeleton's result (19 real checks, all failed at start-up, parts
+    never reached), as the grader records it: three causes, one per unfinished TODO."""
+    checks = []
+    for index, (id, points, en, zh) in enumerate(REAL_CHECKS):
+        part_name = id.partition("_")[0]
+        parts = [part("a", "a part", "一部分", points - 1, "skipped"),
+                 part("b", "another part", "另一部分", 1, "skipped")] if index % 2 else []
+        checks.append(check(id, part_name, en, zh, points, status=FAILED, parts=parts,
+                            evidence=start_up_evidence(part_name, lang, 40000 + index)))
+    return GradingResult(client_path="skeleton/chat_client.py",
+                         server_path="skeleton/chat_server.py", execution_time=1.4,
+                         checks=checks)
+
+
+def all_failed_with_real_titles():
+    """Every real check failed on its own, with real part titles tried and failed."""
+    result = skeleton_like("en")
+    q_parts = with_parts().checks[1].parts
+    for item in result.checks:
+        item.evidence = Evidence(summary="x")
+        item.parts = [] if item.id != "p2p_q_ends_chat" else q_parts
+    return result
+
+
 # ----------------------------------------------------------------------------- terminal
 
 
@@ -116,11 +319,13 @@ def test_table_rows_have_one_display_width(lang, width):
     assert widths.pop() <= width
 
 
-def test_long_titles_are_cut_with_an_ellipsis():
+def test_long_titles_are_wrapped_not_cut():
     text = render_text(mixed(), lang="zh", width=60)
     row = next(row for row in table_rows(text) if "3.1" in row)
-    assert report.ELLIPSIS in row
+    assert report.ELLIPSIS not in row
     assert "十个客户端" in row
+    wrapped = "".join(title_lines(text, "3.1")).replace(" ", "")
+    assert wrapped == mixed().checks[3].title_zh.replace(" ", "")
 
 
 def test_display_width_counts_chinese_as_two_columns():
@@ -281,6 +486,408 @@ def test_write_json_replaces_an_existing_file(tmp_path):
     write_json(all_passed(), path)
     with open(path, encoding="utf-8") as stream:
         assert json.load(stream)["score"] == 25.0
+
+
+# ------------------------------------------------------------------------ scored parts
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_check_that_lost_a_part_has_a_line_per_part(lang):
+    text = render_text(with_parts(), lang=lang, width=100)
+    result = with_parts()
+    q_ends = result.checks[1]
+    title = (lambda p: p.title_zh) if lang == "zh" else (lambda p: p.title_en)
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("  ✗ 2.2  "))
+    assert lines[row].endswith(" 3/7")
+    row += len(title_lines(text, "2.2")) - 1  # the parts come after the title's last line
+    for offset, (mark, item, score) in enumerate(
+            [("✓", q_ends.parts[0], "3/3"), ("✗", q_ends.parts[1], "0/3"),
+             ("-", q_ends.parts[2], "0/1")], 1):
+        line = lines[row + offset]
+        assert line.lstrip().startswith(mark + " " + title(item)), line
+        assert line.endswith(" " + score), line
+        assert line.startswith(" " * (TITLE_COLUMN + 2) + mark), line  # under the title
+    assert lines[row + 4].lstrip().startswith(MESSAGES[lang]["subtotal"])  # nothing more
+    # A fraction of a check, and a fraction of a part.
+    assert re.search(r" 2\.5/5$", text, re.M) and re.search(r" 2\.5/2\.5$", text, re.M)
+
+
+def test_a_passed_check_shows_no_part_lines():
+    text = render_text(with_parts(), lang="en", width=100)
+    table = text.split("------")[0]
+    assert "the first line typed reaches the client" not in table
+    assert "every later line arrives too" not in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_part_lines_have_the_width_of_the_rows(lang, width):
+    rows = table_rows(render_text(with_parts(), lang=lang, width=width))
+    assert len(rows) == 3 + 5 + 2  # three checks, five shown parts, two subtotals
+    widths = {display_width(row) for row in rows}
+    assert len(widths) == 1, rows
+    assert widths.pop() <= width
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_details_name_each_failed_part_and_its_reason(lang):
+    text = render_text(with_parts(), lang=lang)
+    q_ends = with_parts().checks[1]
+    titles = [p.title_zh if lang == "zh" else p.title_en for p in q_ends.parts]
+    assert "  ✗ {} (0/3): Nothing named the client that left.".format(titles[1]) in text
+    assert "  " + MESSAGES[lang]["parts_skipped"].format(titles=titles[2]) in text
+    assert "B's messages arrived out of order at C." in text
+    details = text.split(MESSAGES[lang]["details"])[1]
+    assert "✓ " + titles[0] not in details  # a passed part is in the table, not the details
+
+
+def test_parts_all_skipped_add_no_line():
+    """A check that failed before its first part (the program never started): its parts
+    would all read "-", so the table and the details leave them out."""
+    result = skeleton_like("en")
+    text = render_text(result, lang="en", width=80)
+    assert "a part" not in text and "another part" not in text
+    data = to_gradescope(result, lang="en")
+    assert "- a part (0/" in data["tests"][1]["output"]  # Gradescope lists the rubric
+
+
+# ------------------------------------------------------------------- one root cause, once
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_checks_with_one_cause_share_one_block(lang):
+    result = skeleton_like(lang)
+    text = render_text(result, lang=lang, width=80)
+    details = text.split(MESSAGES[lang]["details"])[1]
+    headings = [line for line in details.splitlines() if line.startswith("✗ ")]
+    assert len(headings) == 3, headings  # the client's TODO, p2p's, the hub's
+    flat = re.sub(r"\s+", "", details)  # a Chinese heading may wrap between any characters
+    program = MESSAGES[lang]["programs"]
+    for role, numbers, count, points in (("client", "1.1–1.7", 7, 40),
+                                         ("server", "2.1–2.5", 5, 30),
+                                         ("server", "3.1–3.7", 7, 30)):
+        cause = MESSAGES[lang]["causes"]["unfinished-todo"][0].format(program=program[role])
+        assert re.sub(r"\s+", "", cause) in flat
+        tail = MESSAGES[lang]["cause_heading"].format(cause="", count=count, points=points,
+                                                      numbers=numbers)
+        assert re.sub(r"\s+", "", tail) in flat, tail
+    # The first check's evidence, once: its port, not the others'.
+    assert "40000" in details and "40001" not in details and "40007" in details
+    assert details.count(start_up_evidence("client", lang, 1).summary) == 1
+    # Every check keeps its row, failed, with its score.
+    assert len([row for row in table_rows(text) if row.startswith("  ✗ ")]) == 19
+
+
+def test_a_cause_heading_says_the_todo_in_the_reports_language():
+    en = render_text(skeleton_like("en"), lang="en", width=120)
+    zh = render_text(skeleton_like("zh"), lang="zh", width=120)
+    assert "(unfinished TODO: connect to the chat server at (self.ip, self.port)):" in en
+    assert "(还有TODO没有完成: 连接聊天服务器):" in zh
+    long_todo = next(line for line in en.splitlines() if "loop: accept clients" in line)
+    assert report.ELLIPSIS in long_todo  # shortened: its hint below gives it whole
+
+
+def test_a_cause_of_one_check_and_empty_causes_keep_their_own_blocks():
+    result = skeleton_like("en")
+    result.checks = result.checks[:3] + result.checks[7:8]   # three client checks, one p2p
+    result.checks[1].evidence.cause = ""
+    text = render_text(result, lang="en", width=100)
+    details = text.split(MESSAGES["en"]["details"])[1]
+    assert "this costs 2 checks (13 points): 1.1, 1.3" in details
+    assert "✗ 1.2 " + REAL_CHECKS[1][2] in details
+    assert "✗ 2.1 " + REAL_CHECKS[7][2] in details  # a cause no other check shares
+    assert "costs 1 check" not in details
+
+
+def test_a_grader_error_is_never_part_of_a_cause():
+    result = skeleton_like("en")
+    result.checks[2].status = ERROR
+    result.checks[2].error = "RuntimeError: the peer could not bind"
+    text = render_text(result, lang="en", width=100)
+    assert "this costs 6 checks (34 points): 1.1, 1.2, 1.4–1.7" in text
+    assert "✗ 1.3 " not in text and "! 1.3 " + REAL_CHECKS[2][2] in text
+
+
+def test_gradescope_keeps_a_test_per_check_of_a_cause():
+    data = to_gradescope(skeleton_like("en"), lang="en")
+    assert len(data["tests"]) == 19 and data["score"] == 0.0 and data["max_score"] == 100.0
+    first, second = data["tests"][0]["output"], data["tests"][1]["output"]
+    assert "this costs 7 checks (40 points): 1.1–1.7" in first and "Expected:" in first
+    assert "this costs 7 checks (40 points): 1.1–1.7" in second
+    assert MESSAGES["en"]["cause_see"].format(number="1.1") in second
+    assert "Expected:" not in second
+    assert "1.1–1.7, 2.1–2.5, 3.1–3.7" in data["output"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_skeletons_report_is_short(lang):
+    """The untouched skeleton (measured: en 101, zh 91 lines at 80 columns). Most of it is
+    the table: 19 rows, many wrapped; the details are one block per cause, not 19."""
+    text = render_text(skeleton_like(lang), lang=lang, width=80)
+    assert len(text.splitlines()) <= {"en": 105, "zh": 95}[lang]
+    assert text.count(MESSAGES[lang]["hint"].format(text="")) == 3
+
+
+# --------------------------------------------------------- the program's output, capped
+
+
+def capped_result():
+    stdout = timed(["stdout line %d" % i for i in range(40)])
+    stderr = timed(["stderr line %d" % i for i in range(30)])
+    transcript = "transcript of <Peer A> (last 20 of 20 events):\n" + "\n".join(
+        "  %+8.3fs recv 'message %d'" % (0.1 + i / 100, i) for i in range(20))
+    return GradingResult(checks=[check(
+        "client_prints_received", "client", "Prints", "打印", 7, status=FAILED,
+        evidence=Evidence(summary="s", transcripts=[transcript, "short log:\n  one line"],
+                          stdout_tail=stdout, stderr_tail=stderr))])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_block_shows_the_end_of_the_programs_output(lang):
+    text = render_text(capped_result(), lang=lang)
+    earlier = MESSAGES[lang]["earlier_lines"]
+    assert "stdout line 27" not in text
+    assert all("stdout line %d\n" % i in text for i in range(28, 40))
+    assert "        " + earlier.format(count=28) + "\n" in text
+    assert "stderr line 14" not in text
+    assert all("stderr line %d\n" % i in text for i in range(15, 30))
+    assert earlier.format(count=15) in text
+    # A transcript: its heading, a notice where events are left out, the last six.
+    assert "transcript of <Peer A> (last 20 of 20 events):\n        " \
+        + earlier.format(count=14) + "\n" in text
+    assert "'message 13'" not in text and "'message 14'" in text and "'message 19'" in text
+    assert "short log:\n        one line" in text
+
+
+def test_one_line_more_than_the_cap_is_shown_rather_than_a_notice():
+    result = capped_result()
+    result.checks[0].evidence.stdout_tail = timed(["line %d" % i for i in range(13)])
+    text = render_text(result, lang="en")
+    assert "line 0\n" in text and "line 12\n" in text
+    assert MESSAGES["en"]["earlier_lines"].format(count=1) not in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_same_traceback_is_shown_once(lang):
+    traceback_a = timed(SERVER_TRACEBACK, start=0.071)
+    traceback_b = timed(SERVER_TRACEBACK, start=0.135)  # the same, later
+    other = timed(["Traceback (most recent call last):", "OSError: bad file descriptor"])
+    checks = [check("p2p_announces_client", "p2p", "A", "甲", 6, status=FAILED,
+                    evidence=Evidence(summary="s", stderr_tail=traceback_a)),
+              check("p2p_prints_messages", "p2p", "B", "乙", 6, status=FAILED,
+                    evidence=Evidence(summary="s", stderr_tail=traceback_b)),
+              check("p2p_sends_typed_lines", "p2p", "C", "丙", 6, status=FAILED,
+                    evidence=Evidence(summary="s", stderr_tail=other)),
+              check("p2p_q_ends_chat", "p2p", "D", "丁", 7, status=FAILED,
+                    evidence=Evidence(summary="s", stderr_tail="  +0.2s nothing much"))]
+    result = GradingResult(checks=checks)
+    text = render_text(result, lang=lang)
+    assert text.count("No module named 'chat_utils'") == 1
+    assert text.count(MESSAGES[lang]["same_traceback"].format(number="2.1")) == 1
+    assert "OSError: bad file descriptor" in text
+    assert "nothing much" in text
+    outputs = [test["output"] for test in to_gradescope(result, lang=lang)["tests"]]
+    assert MESSAGES[lang]["same_traceback"].format(number="2.1") in outputs[1]
+
+
+# ------------------------------------------------------------------ titles that wrap
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("width", [60, 80])
+def test_real_titles_wrap_at_word_boundaries_within_the_width(lang, width):
+    result = all_failed_with_real_titles()
+    text = render_text(result, lang=lang, width=width)
+    for line in text.split(MESSAGES[lang]["details"])[0].splitlines():
+        assert display_width(line) <= width, line
+    for line in text.splitlines():
+        if line.startswith("✗ "):  # the details headings too
+            assert display_width(line) <= width, line
+    wrapped = 0
+    for (number, check_result) in [(n, c) for _, group in report.numbered_checks(result)
+                                   for n, c in group]:
+        title = check_result.title_zh if lang == "zh" else check_result.title_en
+        lines = title_lines(text, number)
+        wrapped += len(lines) > 1
+        assert_wrapped_whole(title, lines)
+    assert wrapped  # the test has teeth: some real titles do not fit
+
+
+def assert_wrapped_whole(title, lines):
+    """``lines`` are ``title`` broken only at a space or next to a Chinese character, never
+    inside a Latin word and never before a punctuation mark."""
+    assert "".join(lines).replace(" ", "") == title.replace(" ", "")
+    position = 0
+    for line, following in zip(lines, lines[1:]):
+        position = title.index(line, position) + len(line)
+        at_space = title[position:position + 1] == " "
+        if not at_space:
+            before, after = line[-1], following[0]
+            assert display_width(before) == 2 or display_width(after) == 2, (line, following)
+            assert not re.match(r"[,.;:!?)\]，。、；：！？）》」…]", after), (line, following)
+        assert not re.match(r"[,.;:!?)\]，。、；：！？）》」…]", following), following
+
+
+def test_part_titles_wrap_too():
+    result = all_failed_with_real_titles()
+    text = render_text(result, lang="en", width=60)
+    for line in text.splitlines()[:70]:
+        assert display_width(line) <= 60, line
+    flat = " ".join(line.strip() for line in text.splitlines())
+    assert "✗ it prints that the client left" in flat
+
+
+@pytest.mark.parametrize("text, columns, expected", [
+    ("Does your client print every message the server sends?", 20,
+     ["Does your client", "print every message", "the server sends?"]),
+    ("你的客户端会打印服务器发来的每一条消息吗?", 10,
+     ["你的客户端", "会打印服务", "器发来的每", "一条消息", "吗?"]),  # "?" stays with 吗
+    ("p2p 模式下, 你的服务器能接受客户端的连接吗?", 12,
+     ["p2p 模式下,", "你的服务器能", "接受客户端的", "连接吗?"]),
+    ("用 codecs.getincrementaldecoder 解码", 12,
+     ["用", "codecs.getin", "crementaldec", "oder 解码"]),  # only a word wider than the column
+    ("停下吗 (不刷屏、不卡住)?", 8, ["停下吗", "(不刷", "屏、不卡", "住)?"]),  # "(" with 不
+    ("", 10, [""]),
+])
+def test_wrap(text, columns, expected):
+    assert report._wrap(text, columns) == expected
+
+
+# --------------------------------------------------------------- the report's language
+
+
+def latin_words(text):
+    return set(re.findall(r"[A-Za-z]{2,}", text))
+
+
+#: Words a Chinese report may hold in its own fixed strings: the project's name and the
+#: names students see in their own code and terminal.
+ZH_ALLOWED = {"socket", "lab", "p2p", "hub", "stdout", "stderr", "TODO", "Traceback"}
+
+
+def strings_of(value):
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_of(item)]
+    if isinstance(value, (tuple, list)):
+        return [s for item in value for s in strings_of(item)]
+    return [value]
+
+
+def test_messages_have_the_same_keys_in_both_languages():
+    def shape(value):
+        if isinstance(value, dict):
+            return {key: shape(item) for key, item in value.items()}
+        return type(value).__name__
+    assert shape(MESSAGES["zh"]) == shape(MESSAGES["en"])
+    fixed = re.sub(r"\{\w+(:[^}]*)?\}", "", " ".join(strings_of(MESSAGES["zh"])))  # {fields} aside
+    assert latin_words(fixed) <= ZH_ALLOWED, latin_words(fixed) - ZH_ALLOWED
+
+
+def test_a_chinese_report_has_no_english_label():
+    result = skeleton_like("zh")
+    result.checks[0:0] = mixed().checks[1:2]     # split character: sent, expected, got, hints
+    result.checks += [with_parts().checks[1], mixed().checks[4]]  # parts; a grader error
+    result.checks[-2].part = result.checks[-1].part = "hub"
+    result.checks[-2].evidence.summary = "服务器没有宣布客户端离开。"
+    result.checks[-2].parts[1].summary = "没有提到离开的客户端。"
+    result.checks[1].evidence.stdout_tail = timed(["第 %d 行" % i for i in range(30)])
+    result.preflight = {"unfinished-todo": "TODO 3"}
+    result.checks[1].notes = ["close-wakes-recv"]
+    text = render_text(result, lang="zh", width=80)
+    text += "\n".join(test["output"] for test in to_gradescope(result, lang="zh")["tests"])
+    # Data is not a label: the programs' output, the paths, the ids, the hints' own texts.
+    data = [value for item in result.checks for value in (item.id, item.title_zh)] + [
+        "skeleton/chat_client.py", "skeleton/chat_server.py", TRACEBACK, GRADER_ERROR_TEXT,
+        report.GRADER_ERROR_TAG, "unfinished TODO"] + list(TODOS.values())
+    data += [prompt for prompts in PROMPTS.values() for prompt in prompts]
+    for item in result.checks:
+        evidence = item.evidence or Evidence()
+        data += evidence.transcripts + [evidence.got, evidence.expected] + evidence.sent
+        data += [hints.render(hint_id, "zh", evidence.hint_details.get(hint_id, ""))
+                 for hint_id in evidence.hints]
+        data += [hints.render(note, "zh", item.note_details.get(note, "")) for note in item.notes]
+    data.append(hints.render("unfinished-todo", "zh", "TODO 3"))
+    lines = {line.strip() for item in data for line in str(item).splitlines() if line.strip()}
+    for item in sorted(lines, key=len, reverse=True):
+        text = text.replace(item, "")
+    # What is left of a TODO's text in a heading (shortened, wrapped): code identifiers.
+    text = re.sub(r"[\w.]*[_.][\w.]*", "", text)
+    assert latin_words(text) <= ZH_ALLOWED, latin_words(text) - ZH_ALLOWED
+
+
+# ------------------------------------------------------------------ fractional scores
+
+
+def fractional():
+    return GradingResult(checks=[
+        check("client_chinese", "client", "Chinese", "中文", 3, status=FAILED, score=1.5),
+        check("client_split_character", "client", "Split", "拆开", 3, status=FAILED,
+              score=0.1 + 0.2),                  # 0.30000000000000004
+        check("p2p_q_ends_chat", "p2p", "q", "q", 7, status=FAILED, score=2.9999999),
+        check("hub_room_full", "hub", "Full", "满员", 2.5, status=PASSED, score=2.5),
+    ])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_fractional_scores_are_printed_without_float_noise(lang):
+    text = render_text(fractional(), lang=lang, width=80)
+    for score in ["1.5/3", "0.3/3", "1.8/6", "3/7", "2.5/2.5"]:
+        assert re.search(r" " + re.escape(score) + "$", text, re.M), score
+    assert MESSAGES[lang]["total"].format(score="7.3", max_score="15.5") in text
+    assert "0000" not in text and "9999" not in text
+
+
+def test_gradescope_scores_are_floats_with_two_decimals_at_most():
+    data = to_gradescope(fractional())
+    assert [test["score"] for test in data["tests"]] == [1.5, 0.3, 3.0, 2.5]
+    assert [test["max_score"] for test in data["tests"]] == [3.0, 3.0, 7.0, 2.5]
+    assert data["score"] == 7.3 and data["max_score"] == 15.5
+    assert all(isinstance(test["score"], float) for test in data["tests"])
+
+
+def test_gradescope_lists_the_parts_of_a_check_with_their_points():
+    data = to_gradescope(with_parts(), lang="en")
+    passed, q_ends, talking = data["tests"]
+    assert passed["status"] == "passed" and passed["score"] == 6.0
+    assert passed["output"].splitlines() == [
+        "✓ the first line typed reaches the client (3/3)", "✓ every later line arrives too (3/3)"]
+    assert q_ends["status"] == "failed" and q_ends["score"] == 3.0
+    lines = q_ends["output"].splitlines()
+    assert lines[:4] == [
+        "The server did not announce that the client left.",
+        "✓ it closes the connection (3/3)",
+        "✗ it prints that the client left (0/3): Nothing named the client that left.",
+        "- the server ends (0/1)"]
+    assert MESSAGES["en"]["parts_skipped"].format(titles="the server ends") in lines
+    assert talking["score"] == 2.5 and "✓ every message reaches every other client (2.5/2.5)" \
+        in talking["output"]
+    assert data["score"] == 11.5
+
+
+def test_batch_csv_and_summary_carry_fractional_scores(tmp_path):
+    """grader/batch.py's outputs from rows as a batch records them (a check's score and
+    points per student): 2 decimals at most, and partial credit is not a pass."""
+    from grader import batch
+
+    def row(student, q_ends, full, **extra):
+        return dict({"student": student,
+                     "checks": {"p2p_q_ends_chat": q_ends, "hub_room_full": full},
+                     "points": {"p2p_q_ends_chat": 7, "hub_room_full": 2},
+                     "total": q_ends + full, "status": "ok", "seconds": 1.0}, **extra)
+
+    rows = [row("张三", 7.0, 2.0), row("bob", 2.9999999, 0.1 + 0.2)]
+    old = row("old", 3.5, 1.0)
+    del old["points"]                           # written before batches kept the points
+    batch.write_csv(rows + [old], tmp_path / "grades.csv")
+    with open(str(tmp_path / "grades.csv"), encoding="utf-8-sig") as stream:
+        assert stream.read().splitlines() == [
+            "student,p2p_q_ends_chat,hub_room_full,total,status",
+            "张三,7,2,9,ok", "bob,3,0.3,3.3,ok", "old,3.5,1,4.5,ok"]
+    text = batch.summary(rows + [old])
+    assert re.search(r"p2p_q_ends_chat +33\.3%  +4\.5/7 ", text), text
+    assert re.search(r"hub_room_full +33\.3%  +1\.1/2 ", text), text
+    assert "median 4.5" in text
 
 
 # ------------------------------------------------------------------- language and colour

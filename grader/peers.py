@@ -246,7 +246,7 @@ class Peer:
         lines = [words["head"] % (self, min(entries, len(self.transcript)), len(self.transcript))]
         start = zero if zero is not None else self.transcript[0][0] if self.transcript else 0.0
         for stamp, direction, data, length in self.transcript[-entries:]:
-            shown = (trimmed(data, 200) if length > 0 else words["end"] if length == 0
+            shown = (trimmed(data, 120) if length > 0 else words["end"] if length == 0
                      else words["reset"])
             size = words["bytes"] % length if length > len(data) else ""
             lines.append("  %+8.3fs %s %s%s" % (stamp - start, words[direction], shown, size))

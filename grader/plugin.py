@@ -197,7 +197,7 @@ class GraderPlugin:
             evidence.hints = proposed
             self._set_cause(evidence, error, role)
             return evidence
-        evidence.sent = [in_lang(line, lang) for line in lab.sent]
+        evidence.sent = folded([in_lang(line, lang) for line in lab.sent], lang)
         zero = lab.started_at
         evidence.transcripts = [peer.describe(entries=10, zero=zero, lang=lang)
                                 for peer in lab.peers[:MAX_TRANSCRIPTS]]
@@ -208,8 +208,10 @@ class GraderPlugin:
                 # All it wrote, before we judge by it; processes it left behind would hold
                 # its pipes open, so its whole process group goes first.
                 program.process.kill()
-        evidence.stdout_tail = "\n".join(timed_tail(p.process.stdout, zero) for p in programs)
-        evidence.stderr_tail = "\n".join(timed_tail(p.process.stderr, zero) for p in programs)
+        evidence.stdout_tail = "\n".join(timed_tail(p.process.stdout, zero, lang=lang)
+                                         for p in programs)
+        evidence.stderr_tail = "\n".join(timed_tail(p.process.stderr, zero, lang=lang)
+                                         for p in programs)
         path = self.client_path if role == "client" else self.server_path
         limits = [_sandbox.describe_end(p.process.proc.poll()) for p in programs]
         evidence.hints, evidence.hint_details = diagnose.diagnose(
@@ -258,7 +260,26 @@ def clip(text, lines=25):
     return "\n".join((["..."] if len(kept) > lines else []) + kept[-lines:])
 
 
-def timed_tail(capture, zero, limit=TAIL_CHARS, lines=40):
+#: What the grader did is shown at most this many lines: the first and the last ones.
+SENT_LINES = 8
+SENT_FOLD = {"en": "[... %d more ...]", "zh": "[... 还有 %d 行 ...]"}
+
+
+def folded(lines, lang, keep=SENT_LINES):
+    """``lines`` cut to their first and last ones, with how many were left out."""
+    if len(lines) <= keep:
+        return lines
+    head = keep // 2 - 1
+    tail = keep - head - 1
+    return (lines[:head] + [SENT_FOLD.get(lang, SENT_FOLD["en"]) % (len(lines) - head - tail)]
+            + lines[-tail:])
+
+
+#: How a run of one repeated output line is folded, per language.
+REPEATED = {"en": "[... the line above %d more times ...]", "zh": "[... 上面这一行又重复了 %d 次 ...]"}
+
+
+def timed_tail(capture, zero, limit=TAIL_CHARS, lines=40, lang="en"):
     """The end of a program's output, each line with the time it arrived (seconds since
     ``zero``, the check's start, as in the transcripts), repeated lines folded."""
     out, timed = [], capture.timed_lines(lines + 1)
@@ -270,7 +291,7 @@ def timed_tail(capture, zero, limit=TAIL_CHARS, lines=40):
         shown = "%+8.3fs %s" % (stamp - zero, line) if stamp is not None else " " * 10 + line
         out += [shown] * min(len(group), 2)
         if len(group) > 2:
-            out.append(" " * 10 + "[... the line above %d more times ...]" % (len(group) - 2))
+            out.append(" " * 10 + REPEATED.get(lang, REPEATED["en"]) % (len(group) - 2))
     text = "\n".join(out).rstrip()
     while out and len(text) > limit:
         out.pop(0)

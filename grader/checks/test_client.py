@@ -74,9 +74,12 @@ def test_client_prints_received(lab):
 def test_client_in_hub(lab):
     """In a chat room, do your client and another client see each other's messages?"""
     hub = lab.hub_server()
-    client = connected_client(lab, hub)
+    # The other client is in the room first, so the hub's notice of the student's join goes
+    # to it, and the first thing the student's client receives is the message below.
     other = lab.connect_to(hub, "other client")
-    hub.wait_joined(2)
+    hub.wait_joined(1)
+    client = lab.start_client(hub.port)
+    lab.client_joined(client, hub, count=2)
     with lab.part("sends"):
         lab.type(client, "大家好, I am the student")
         peer_gets(other, "大家好, I am the student",

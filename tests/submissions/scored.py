@@ -157,18 +157,19 @@ SCORED = [
         slug="bug-client-recv-first-only", file="client", mistake=None,
         bug="recv_msg receives and prints one chunk before its loop; the loop then only recv()s "
             "to notice the end (no print)",
-        scores={"client_prints_received": 4, "client_in_hub": 3, "client_split_character": 0},
+        scores={"client_prints_received": 4, "client_split_character": 0},
         expect_hint="only-first",
         why="the first chunk is printed ('[127.0.0.1:port] 来自服务器的消息 #1'), later ones never are; "
             "q and the server's close still end it with 聊天已结束 (the loop ends on b''/OSError). "
-            "The echo reply is the first chunk, so client_chinese passes; in the hub the first "
-            "chunk is the instructor hub's \"<other>加入了聊天室\", so the other client's message is "
-            "lost; the split character comes after the warm-up and is never printed."),
+            "The echo reply is the first chunk, so client_chinese passes; in the hub the other "
+            "client is there first, so its message is the first chunk and is printed; the split "
+            "character's second segment is never printed (hint: only-first)."),
     Scored(
         slug="bug-client-recv-every-other", file="client", mistake=None,
         bug="recv_msg tests `if not self.client.recv(BUFFER_SIZE): break` and then calls recv "
             "again for the data it prints",
-        scores={"client_prints_received": 0, "client_chinese": 0, "client_split_character": 0},
+        scores={"client_prints_received": 0, "client_in_hub": 3, "client_chinese": 0,
+                "client_split_character": 0},
         expect_hint="only-first",
         why="messages sent one at a time: #1 and #3 vanish, #2 and #4 are printed. Every warm-up "
             "message and the echo server's 收到: reply (the first chunk) are swallowed; the split "

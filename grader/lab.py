@@ -497,6 +497,8 @@ class Lab:
         start-up) is made again, at most JOIN_ATTEMPTS times.
         """
         for _ in range(JOIN_ATTEMPTS):
+            # The room has finished with what came before (a relay still walking its dict).
+            self.settle(server)
             mark = server.output_mark()
             peer = self.connect(server, name, filler=filler)
             if self.wait_taken_in(server, peer, mark):

@@ -8,13 +8,14 @@ which provokes the races on purpose: clients joining at the same moment, and lea
 while others talk flat out.
 """
 
+import socket
 import threading
 import time
 
 import pytest
 
 from grader import timeouts
-from grader.lab import FLOOD_CHARS, fail, say
+from grader.lab import FLOOD_CHARS, fail, relay_pattern, say
 from grader.peers import Peer, drain, pump, trimmed
 from grader.process import WaitTimeout
 from grader.scoring import Part
@@ -232,13 +233,17 @@ def test_hub_join_while_talking(lab):
     joiners = []
     for step in range(JOINERS // BURST):
         talker.wait_sent((step + 1) * TALK_STEP)
+        mark = server.output_mark()
         batch = connect_at_once(lab, server, ["N%d" % (step * BURST + i) for i in range(BURST)])
+        # The batch joined at once; the leave below comes once the room has announced it,
+        # so what a leave does to the room does not depend on how fast the hub accepts.
+        announced(server, batch, mark)
         if joiners:
             # One of the batch before leaves half a step later: a join and a leave in the
             # same moment would leave the size of an unguarded dict unchanged, and Python
             # raises "changed size during iteration" only when the size differs.
             talker.wait_sent((step + 1) * TALK_STEP + TALK_STEP // 2)
-            joiners.pop(-BURST).close()
+            leave_and_wait(server, joiners.pop(-BURST))
         joiners += batch
         talker.allow((step + 3) * TALK_STEP)
     talker.stop()
@@ -270,6 +275,35 @@ def test_hub_join_while_talking(lab):
              expected=say("聊天室里的每个客户端都收到之后的每一条消息",
                           "every client in the room gets every later message"),
              got=str(missing).split("\n")[0], hints=["dict-changed", "send-to-departed", "shared-dict"])
+
+
+def announced(server, peers, mark):
+    """Wait (at most RELAY in all) until the server printed every peer's address after
+    ``mark``; a server that does not announce joins is not waited for again."""
+    deadline = time.monotonic() + timeouts.RELAY
+    for peer in peers:
+        left = deadline - time.monotonic()
+        if not server.announces or left <= 0 or not server.wait_output(
+                relay_pattern(peer.address), timeout=left, since=mark):
+            server.announces = False
+            return
+
+
+def leave_and_wait(server, peer):
+    """``peer`` leaves without q (its half of the connection closed), then waits (at most
+    RELAY) until the server has closed the rest: the room has dealt with the leave. A server
+    that never closes is not waited for again."""
+    peer.transcript.append((time.monotonic(), "sent", b"", 0))
+    try:
+        peer.sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    if getattr(server, "closes_leavers", True):
+        try:
+            peer.wait_for_eof(timeout=timeouts.RELAY)
+        except WaitTimeout:
+            server.closes_leavers = False
+    peer.sock.close()
 
 
 def connect_at_once(lab, server, names):

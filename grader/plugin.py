@@ -134,6 +134,9 @@ class GraderPlugin:
             id=item.name.replace("test_", "", 1), part=part_of(item), title_en=doc,
             title_zh=marker.kwargs.get("zh", doc) if marker else doc, points=points,
             duration=call.duration)
+        short = marker.kwargs.get("short") if marker else None
+        if short:
+            check.short_zh, check.short_en = short
         lab = getattr(item, "lab", None)
         notes = [note for program in lab.programs for note in program.notes()] if lab else []
         declared = list(marker.kwargs.get("parts", ())) if marker else []

@@ -414,6 +414,12 @@ def _part_status(part):
     return part.status if part.status in (PASSED, SKIPPED) else FAILED
 
 
+def _short_title(check, lang):
+    """The check's name in the score table: its short name, else its title."""
+    short = check.short_zh if lang == "zh" else check.short_en
+    return short or _title(check, lang)
+
+
 def _title(check, lang):
     return (check.title_zh if lang == "zh" else check.title_en) or check.title_en or check.id
 
@@ -602,7 +608,7 @@ def _table_lines(groups, lang, width, paint):
                   + [_score_text(p.score, p.points) for p in parts])
     lead_w = len(INDENT) + 2  # indent, mark, space
     fixed = lead_w + number_w + 2 + 2 + status_w + 2 + score_w
-    titles = ([display_width(_title(check, lang)) for check in checks]
+    titles = ([display_width(_short_title(check, lang)) for check in checks]
               + [PART_LEAD_WIDTH + display_width(_part_title(p, lang)) for p in parts]
               + [display_width(text["subtotal"])])
     title_w = max(MIN_TITLE_WIDTH, PART_LEAD_WIDTH + 4, min(max(titles), width - fixed))
@@ -617,7 +623,7 @@ def _table_lines(groups, lang, width, paint):
             lead = INDENT + paint(MARKS[status], color) + " " + _pad(number, number_w) + "  "
             cells = ("  " + paint(_pad(text["status"][status], status_w), color) + "  "
                      + _pad_left(_score_text(check.score, check.points), score_w))
-            lines += _row(lead, indent, _wrap(_title(check, lang), title_w), title_w, cells)
+            lines += _row(lead, indent, _wrap(_short_title(check, lang), title_w), title_w, cells)
             if _shows_parts(check):
                 lines += _part_rows(check, lang, indent, title_w,
                                     blank_status, score_w, paint)
@@ -695,7 +701,7 @@ def _transcript_lines(transcript, lang):
     return [INDENT * 2 + line for line in lines[:1] + events]
 
 
-def _details_body(check, lang, earlier=None, number="", every_part=False):
+def _details_body(check, lang, earlier=None, number="", every_part=False, compact=False):
     """What a not-passed check saw, as plain lines: the same in the terminal and Gradescope.
 
     Args:
@@ -703,6 +709,8 @@ def _details_body(check, lang, earlier=None, number="", every_part=False):
             shows every stderr in full.
         number: this check's number, for later blocks that refer to its stderr.
         every_part: list every part of the check (Gradescope), not only the failed ones.
+        compact: a start-up cause's block: what the program printed and the hint tell it
+            all, so the exchange (sent, expected, got, transcripts) is left out.
     """
     text = MESSAGES[lang]
     lines = []
@@ -715,11 +723,14 @@ def _details_body(check, lang, earlier=None, number="", every_part=False):
     summary = evidence.summary if evidence is not None else ""
     if summary:
         lines += _indented(summary, "")
-    lines += _part_lines(check, lang, every_part, summary)
+    if not compact:
+        lines += _part_lines(check, lang, every_part, summary)
     if evidence is None:
         if check.status != ERROR and not check.parts:
             lines.append(text["no_evidence"])
         return lines
+    if compact:
+        return lines + _output_lines(evidence, lang, earlier, number) + _hint_lines(evidence, lang)
     if evidence.sent:
         lines.append(text["sent"] + ":")
         for sent in evidence.sent:
@@ -734,10 +745,13 @@ def _details_body(check, lang, earlier=None, number="", every_part=False):
         for transcript in evidence.transcripts:
             lines += _transcript_lines(transcript, lang)
     lines += _output_lines(evidence, lang, earlier, number)
-    for hint_id in evidence.hints:
-        detail = evidence.hint_details.get(hint_id, "")
-        lines.append("- " + text["hint"].format(text=_hint_text(hint_id, lang, detail)))
-    return lines
+    return lines + _hint_lines(evidence, lang)
+
+
+def _hint_lines(evidence, lang):
+    return ["- " + MESSAGES[lang]["hint"].format(
+        text=_hint_text(hint_id, lang, evidence.hint_details.get(hint_id, "")))
+        for hint_id in evidence.hints]
 
 
 def _details_lines(groups, lang, paint, width):
@@ -752,7 +766,8 @@ def _details_lines(groups, lang, paint, width):
             heading = _hanging("{} {} ".format(MARKS[status], number),
                                "{} ({})".format(_title(check, lang), check.id), width)
         lines += [""] + [paint(line, _BOLD + _STATUS_COLOR[status]) for line in heading]
-        lines += [INDENT + line for line in _details_body(check, lang, earlier, number)]
+        lines += [INDENT + line for line in _details_body(check, lang, earlier, number,
+                                                          compact=bool(cause))]
     return lines
 
 

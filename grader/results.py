@@ -89,6 +89,10 @@ class CheckResult:
     note_details: dict = field(default_factory=dict)
     #: For status ERROR: what failed in the grader (English, for the instructor).
     error: str = ""
+    #: A short name for the score table (a few words; the question itself heads the
+    #: details): empty means the title is used.
+    short_en: str = ""
+    short_zh: str = ""
     #: The check's scored parts, in order (empty for an all-or-nothing check). With parts,
     #: ``score`` is the sum of the passed parts' points and the status is PASSED only when
     #: every part passed.

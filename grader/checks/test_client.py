@@ -31,7 +31,8 @@ def typed_reaches(lab, client, echo, line, zh, en, hints):
              got=say("它读到的是 %s" % read, "it read %s" % read), hints=quit_ + list(hints))
 
 
-@pytest.mark.check(points=7, zh="你的客户端能连上服务器, 并把键盘输入的每一行发出去吗?", parts=[
+@pytest.mark.check(points=7, short=("发出输入的每一行", "sends every line typed"),
+                   zh="你的客户端能连上服务器, 并把键盘输入的每一行发出去吗?", parts=[
     Part("first_line", 4, "输入的第一行到达服务器", "the first line typed reaches the server"),
     Part("more_lines", 3, "之后的每一行也都到达", "every later line arrives too")])
 def test_client_sends_typed_line(lab):
@@ -50,7 +51,8 @@ def test_client_sends_typed_line(lab):
                           hints=["only-first"])
 
 
-@pytest.mark.check(points=7, zh="你的客户端会打印服务器发来的每一条消息吗?", parts=[
+@pytest.mark.check(points=7, short=("打印收到的每一条消息", "prints every message received"),
+                   zh="你的客户端会打印服务器发来的每一条消息吗?", parts=[
     Part("first_message", 4, "第一条消息被打印", "the first message is printed"),
     Part("more_messages", 3, "之后的每一条也被打印", "every later message is printed too")])
 def test_client_prints_received(lab):
@@ -68,7 +70,8 @@ def test_client_prints_received(lab):
                                 "printed.", hints=["only-first"])
 
 
-@pytest.mark.check(points=6, zh="在聊天室里, 你的客户端能和别的客户端互相收发消息吗?", parts=[
+@pytest.mark.check(points=6, short=("在聊天室里互相收发", "chats with others in a hub"),
+                   zh="在聊天室里, 你的客户端能和别的客户端互相收发消息吗?", parts=[
     Part("sends", 3, "你输入的消息到达另一个客户端", "what you type reaches the other client"),
     Part("receives", 3, "另一个客户端的消息被打印", "the other client's message is printed")])
 def test_client_in_hub(lab):
@@ -93,7 +96,8 @@ def test_client_in_hub(lab):
                          hints=["nothing-printed"])
 
 
-@pytest.mark.check(points=8, zh="输入 q 后, 你的客户端会发出 q、关闭连接并结束吗?", parts=[
+@pytest.mark.check(points=8, short=("输入 q: 发出、关闭、结束", "q: sends q, closes, ends"),
+                   zh="输入 q 后, 你的客户端会发出 q、关闭连接并结束吗?", parts=[
     Part("q_sent", 3, "q 发给了服务器", "q reaches the server"),
     Part("closed", 3, "连接被关闭", "the connection is closed"),
     Part("ends", 2, "客户端程序结束", "the client ends")])
@@ -126,7 +130,8 @@ def test_client_q_ends_chat(lab):
         ends(client, zh="输入 q 后, 你的客户端没有结束。", en="After q, your client did not end.")
 
 
-@pytest.mark.check(points=6, zh="服务器先断开时, 你的客户端会报告聊天结束并停下吗 (不刷屏、不卡住)?", parts=[
+@pytest.mark.check(points=6, short=("服务器先断开: 停下并报告", "server closes first: stops, says so"),
+                   zh="服务器先断开时, 你的客户端会报告聊天结束并停下吗 (不刷屏、不卡住)?", parts=[
     Part("stops", 3, "接收循环停下 (不刷屏)", "the receive loop stops (no flood)"),
     Part("reports_end", 2, "告诉用户聊天结束了", "it tells the user the chat is over"),
     Part("ends", 1, "客户端程序结束", "the client ends")])
@@ -156,7 +161,8 @@ def test_client_server_closes_first(lab):
              timeout=0.0, waited=timeouts.EXIT_BAR)
 
 
-@pytest.mark.check(points=3, zh="中文能原样经过你的客户端吗 (发送和接收)?")
+@pytest.mark.check(points=3, short=("中文原样收发", "Chinese both ways, intact"),
+                   zh="中文能原样经过你的客户端吗 (发送和接收)?")
 def test_client_chinese(lab):
     """Does Chinese text go through your client intact, both ways?"""
     echo = lab.echo_server()
@@ -174,7 +180,8 @@ def test_client_chinese(lab):
         raise
 
 
-@pytest.mark.check(points=3, zh="一个汉字被拆成两段到达时, 你的客户端能正确打印吗?")
+@pytest.mark.check(points=3, short=("拆开到达的汉字", "a character split across two recvs"),
+                   zh="一个汉字被拆成两段到达时, 你的客户端能正确打印吗?")
 def test_client_split_character(lab):
     """Does your client print a Chinese character that arrives split across two recv calls?"""
     client, server = client_with_peer(lab)

@@ -79,7 +79,8 @@ def relayed(lab, sender, receivers, text, zh, en):
                   hints=["no-relay", "thread-not-started"])
 
 
-@pytest.mark.check(points=7, zh="hub 模式下, 你的服务器会把消息转发给其他每一个客户端, 并标明发送者吗?", parts=[
+@pytest.mark.check(points=7, short=("转发给其他每个人, 标明发送者", "relays to all others, sender named"),
+                   zh="hub 模式下, 你的服务器会把消息转发给其他每一个客户端, 并标明发送者吗?", parts=[
     Part("delivered", 5, "每条消息都到达其他每一个客户端", "every message reaches every other client"),
     Part("sender_prefix", 2, "转发的消息以发送者的地址开头", "each relay starts with its sender's address")])
 def test_hub_relays_to_others(lab):
@@ -103,7 +104,8 @@ def test_hub_relays_to_others(lab):
                          hints=["relay-prefix"], details={"relay-prefix": trimmed(other.received, 120)})
 
 
-@pytest.mark.check(points=4, zh="hub 模式下, 消息不会被发回给发送者自己吗 (聊天室里两个人和三个人时)?")
+@pytest.mark.check(points=4, short=("不发回给发送者", "never back to the sender"),
+                   zh="hub 模式下, 消息不会被发回给发送者自己吗 (聊天室里两个人和三个人时)?")
 def test_hub_not_back_to_sender(lab):
     """In hub mode, does your server keep a message from going back to its sender (two in the room, then three)?"""
     server = lab.start_server("hub")
@@ -123,7 +125,8 @@ def test_hub_not_back_to_sender(lab):
                  got=trimmed(a.received), hints=["echo-to-sender"])
 
 
-@pytest.mark.check(points=5, zh="几个客户端同时说话时, 每条消息都正好转发一次、顺序不乱吗?")
+@pytest.mark.check(points=5, short=("多人同时说话: 各一次、按顺序", "many talking: once each, in order"),
+                   zh="几个客户端同时说话时, 每条消息都正好转发一次、顺序不乱吗?")
 def test_hub_many_talking(lab):
     """When several clients talk at once, does every message reach every other client once, in order?"""
     server = lab.start_server("hub")
@@ -167,7 +170,8 @@ def test_hub_many_talking(lab):
                      got=trimmed(news), hints=["no-relay"])
 
 
-@pytest.mark.check(points=5, zh="客户端发 q 离开后, 其他人会被告知是谁离开了, 聊天室还能继续用吗?", parts=[
+@pytest.mark.check(points=5, short=("q 离开: 通知、关闭、照常", "q: others told, room goes on"),
+                   zh="客户端发 q 离开后, 其他人会被告知是谁离开了, 聊天室还能继续用吗?", parts=[
     Part("notice", 3, "其他人收到写着离开者地址的通知", "the others get a notice naming who left"),
     Part("closed", 1, "离开者的连接被关闭", "the leaver's connection is closed"),
     Part("room_works", 1, "之后聊天室照常转发", "the room goes on relaying")])
@@ -187,7 +191,8 @@ def test_hub_q_departure(lab):
         room_still_works(lab, [(b, c, "B is still here"), (c, b, "C quickly answers")])
 
 
-@pytest.mark.check(points=4, zh="客户端不发 q 直接断开时, 其他人会被告知、不会刷屏, 聊天室还能继续用吗?", parts=[
+@pytest.mark.check(points=4, short=("直接断开: 通知、不刷屏、照常", "gone without q: told, no flood"),
+                   zh="客户端不发 q 直接断开时, 其他人会被告知、不会刷屏, 聊天室还能继续用吗?", parts=[
     Part("notice", 2, "其他人收到写着离开者地址的通知", "the others get a notice naming who left"),
     Part("no_flood", 1, "没有刷屏 (没有空消息转发)", "no flood (no empty relays, no endless output)"),
     Part("room_works", 1, "之后聊天室照常转发", "the room goes on relaying")])
@@ -216,7 +221,8 @@ def test_hub_abrupt_departure(lab):
                  en="After A disconnected, your server printed in a loop (a flood).")
 
 
-@pytest.mark.check(points=3, zh="别人正在聊天时, 新客户端能同时加入 (和离开) 吗?")
+@pytest.mark.check(points=3, short=("聊天时同时加入和离开", "joins and leaves while talking"),
+                   zh="别人正在聊天时, 新客户端能同时加入 (和离开) 吗?")
 def test_hub_join_while_talking(lab):
     """Can clients join at the same moment, and leave, while others are talking?"""
     server = lab.start_server("hub", max_clients=JOINERS + 4)
@@ -380,7 +386,8 @@ class Talker:
         self._thread.join(timeouts.CHECK)
 
 
-@pytest.mark.check(points=2, zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝, 有人离开后位置又能用吗?", parts=[
+@pytest.mark.check(points=2, short=("满员时拒绝, 离开后可再进", "room full: refused, place reused"),
+                   zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝, 有人离开后位置又能用吗?", parts=[
     Part("turned_away", 1, "第三个客户端被拒绝, 里面的两人照常聊天", "a third client is turned away, the two inside go on"),
     Part("place_reused", 1, "有人离开后, 新来的客户端能进来", "after someone leaves, a newcomer gets in")])
 def test_hub_room_full(lab):

@@ -18,7 +18,8 @@ def p2p_server_with_client(lab):
     return server, lab.connect(server, "client")
 
 
-@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器能接受客户端的连接并打印它的地址吗?")
+@pytest.mark.check(points=6, short=("打印客户端的地址", "prints the client's address"),
+                   zh="p2p 模式下, 你的服务器能接受客户端的连接并打印它的地址吗?")
 def test_p2p_announces_client(lab):
     """In p2p mode, does your server accept a client and print its address?"""
     server, client = p2p_server_with_client(lab)
@@ -28,7 +29,8 @@ def test_p2p_announces_client(lab):
             hints=["no-announce"])
 
 
-@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器会打印客户端发来的每一条消息吗?", parts=[
+@pytest.mark.check(points=6, short=("打印客户端的每一条消息", "prints every message of the client"),
+                   zh="p2p 模式下, 你的服务器会打印客户端发来的每一条消息吗?", parts=[
     Part("first_message", 3, "第一条消息被打印", "the first message is printed"),
     Part("more_messages", 3, "之后的每一条也被打印", "every later message is printed too")])
 def test_p2p_prints_messages(lab):
@@ -50,7 +52,8 @@ def test_p2p_prints_messages(lab):
                 raise
 
 
-@pytest.mark.check(points=6, zh="p2p 模式下, 你的服务器能把键盘输入的每一行发给客户端吗?", parts=[
+@pytest.mark.check(points=6, short=("把输入的每一行发给客户端", "sends every line typed"),
+                   zh="p2p 模式下, 你的服务器能把键盘输入的每一行发给客户端吗?", parts=[
     Part("first_line", 3, "输入的第一行到达客户端", "the first line typed reaches the client"),
     Part("more_lines", 3, "之后的每一行也都到达", "every later line arrives too")])
 def test_p2p_sends_typed_lines(lab):
@@ -68,7 +71,8 @@ def test_p2p_sends_typed_lines(lab):
                          "client.", hints=["only-first"])
 
 
-@pytest.mark.check(points=7, zh="客户端发来 q 后, 你的服务器会关闭连接、宣布它退出并结束吗?", parts=[
+@pytest.mark.check(points=7, short=("收到 q: 关闭、提示、结束", "q: closes, announces, ends"),
+                   zh="客户端发来 q 后, 你的服务器会关闭连接、宣布它退出并结束吗?", parts=[
     Part("closes", 3, "关闭这个连接", "it closes the connection"),
     Part("announces", 3, "打印客户端离开的提示", "it prints that the client left"),
     Part("ends", 1, "服务器程序结束", "the server ends")])
@@ -94,7 +98,8 @@ def test_p2p_q_ends_chat(lab):
              en="After the client left, your server did not end.")
 
 
-@pytest.mark.check(points=5, zh="客户端不发 q 直接断开时, 你的服务器能正常停下吗 (不刷屏、不崩溃)?", parts=[
+@pytest.mark.check(points=5, short=("客户端直接断开: 正常停下", "client gone without q: clean stop"),
+                   zh="客户端不发 q 直接断开时, 你的服务器能正常停下吗 (不刷屏、不崩溃)?", parts=[
     Part("clean", 4, "不刷屏、不崩溃", "no flood and no crash"),
     Part("ends", 1, "服务器程序结束", "the server ends")])
 def test_p2p_abrupt_disconnect(lab):

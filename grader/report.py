@@ -76,6 +76,7 @@ MESSAGES = {
         "same_traceback": "(和 {number} 中的 Traceback 相同)",
         "same_output": "(和 {number} 中的相同)",
         "hint": "提示: {text}",
+        "hint_also": "另外: {text}",
         "no_evidence": "(这项检查没有记录更多细节)",
         "parts_skipped": "没有检查 (它们需要的前一部分没有通过): {titles}",
         "list_separator": "、",
@@ -124,6 +125,7 @@ MESSAGES = {
         "same_traceback": "(the same traceback as in {number})",
         "same_output": "(the same as in {number})",
         "hint": "Hint: {text}",
+        "hint_also": "Also: {text}",
         "no_evidence": "(this check recorded no further details)",
         "parts_skipped": "Not checked (a part they need failed first): {titles}",
         "list_separator": ", ",
@@ -749,9 +751,13 @@ def _details_body(check, lang, earlier=None, number="", every_part=False, compac
 
 
 def _hint_lines(evidence, lang):
-    return ["- " + MESSAGES[lang]["hint"].format(
-        text=_hint_text(hint_id, lang, evidence.hint_details.get(hint_id, "")))
-        for hint_id in evidence.hints]
+    """The primary hint, then (at most one) hint that supports it, marked as such."""
+    lines = []
+    for index, hint_id in enumerate(evidence.hints):
+        label = MESSAGES[lang]["hint" if index == 0 else "hint_also"]
+        lines.append("- " + label.format(
+            text=_hint_text(hint_id, lang, evidence.hint_details.get(hint_id, ""))))
+    return lines
 
 
 def _details_lines(groups, lang, paint, width):

@@ -346,10 +346,12 @@ def test_no_escape_codes_without_color_and_some_with_it():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_hint_of_a_failed_check_is_rendered_in_the_chosen_language(lang):
     text = render_text(mixed(), lang=lang)
-    for hint_id in FAILED_HINTS:
+    for index, hint_id in enumerate(FAILED_HINTS):
         detail = "UnicodeDecodeError" if hint_id == "crash" else ""
         rendered = hints.render(hint_id, lang, detail)
-        assert MESSAGES[lang]["hint"].format(text=rendered) in text
+        # The first is the primary hint; the one after it supports it.
+        label = MESSAGES[lang]["hint" if index == 0 else "hint_also"]
+        assert "- " + label.format(text=rendered) in text
     other = "en" if lang == "zh" else "zh"
     assert hints.render("split-character", other) not in text
 

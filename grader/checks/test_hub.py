@@ -216,7 +216,8 @@ def test_hub_abrupt_departure(lab):
             fail("A 断开后, 服务器不停地向 B 转发空消息 (刷屏)。",
                  "After A disconnected, the server kept relaying empty messages to B (a flood).",
                  expected=say("一条离开通知", "one departure notice"),
-                 got="%d bytes: %s" % (len(news), trimmed(news)), hints=["empty-recv"])
+                 got=say("%d 字节: %s" % (len(news), trimmed(news)),
+                         "%d bytes: %s" % (len(news), trimmed(news))), hints=["empty-recv"])
         no_flood(server, before, zh="A 断开后, 你的服务器不停地打印 (刷屏)。",
                  en="After A disconnected, your server printed in a loop (a flood).")
 

@@ -127,3 +127,32 @@ def test_repeat_runs_every_check_again_and_says_whether_any_result_changed():
     assert run.returncode == 0
     assert "Repeated 2 times: every check gave the same result." in out
     assert run_grader("--repeat", "0").returncode == 2
+
+
+def test_part_selects_one_part_of_the_rubric_where_k_matches_names():
+    client_only = list_checks(parts=["client"])
+    assert client_only and all(line.startswith("client_") for line in client_only)
+    # -k matches names: "client" is also in p2p_announces_client; --part is by part.
+    assert any(line.startswith("p2p_") for line in list_checks(keyword="client"))
+    hub = run_grader("--reference", "--part", "hub", "--lang", "en")
+    assert hub.returncode == 0 and "Score 30/30" in hub.stdout.decode("utf-8")
+    assert run_grader("--part", "server").returncode == 2  # not a part: one line, status 2
+
+
+def test_a_stuck_start_is_waited_for_once_however_its_path_is_spelled(tmp_path):
+    """The shortcut for a program that never gets going is keyed on the resolved path, so a
+    relative path costs one wait too, not one per check."""
+    spinning = "tests/submissions/server-spins-forever/chat_server.py"  # relative to ROOT
+    import os
+    cwd = os.getcwd()
+    os.chdir(str(ROOT))
+    try:
+        result = grade(ROOT / "reference" / "chat_client.py", spinning, parts=["p2p", "hub"])
+    finally:
+        os.chdir(cwd)
+    assert result.score == 0 and len(result.checks) == 12
+    stuck = [c for c in result.checks if c.evidence and c.evidence.hints[:1] == ["stuck-at-start"]]
+    assert len(stuck) == 12
+    # The first check waited; every later one failed at once with the same finding.
+    replayed = [c for c in result.checks[1:] if "not waited for again" in c.evidence.summary]
+    assert len(replayed) == 11, [c.evidence.summary for c in result.checks]

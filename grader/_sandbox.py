@@ -170,6 +170,7 @@ def threads_waiting(pid):
                 fields = stat.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue  # a thread that just ended
-        if fields and fields[0] not in (b"S", b"D", b"I"):
+        # Asleep, or never to run again (a zombie, or dead): nothing of it is under way.
+        if fields and fields[0] not in (b"S", b"D", b"I", b"Z", b"X"):
             return False
     return True

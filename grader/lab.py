@@ -528,7 +528,7 @@ class Lab:
     def settle(self, program):
         """Wait until every thread of the student's ``program`` is blocked (Linux; a no-op
         where that cannot be told, or once it was seen never to happen)."""
-        if getattr(program, "settles", True):
+        if getattr(program, "settles", True) and program.running:
             program.settles = _settle(program.process.proc.pid)
 
     def send(self, peer, text):

@@ -76,7 +76,7 @@ def relayed(lab, sender, receivers, text, zh, en):
     lab.send(sender, text)
     for other in receivers:
         peer_gets(other, text, zh=zh % (sender.name, other.name), en=en % (sender.name, other.name),
-                  hints=["no-relay", "thread-not-started"])
+                  hints=["no-relay", "thread-not-started"], timeout=timeouts.RELAY)
 
 
 @pytest.mark.check(points=7, short=("转发给其他每个人, 标明发送者", "relays to all others, sender named"),
@@ -186,7 +186,7 @@ def test_hub_q_departure(lab):
     with lab.part("closed"):
         peer_sees_end(a, zh="A 离开后, 服务器没有关闭它的连接。",
                       en="After A left, the server did not close its connection.",
-                      hints=["wrong-client", "no-departure-notice"], timeout=timeouts.CHECK)
+                      hints=["wrong-client", "no-departure-notice"], timeout=timeouts.EXIT_BAR)
     with lab.part("room_works"):
         room_still_works(lab, [(b, c, "B is still here"), (c, b, "C quickly answers")])
 
@@ -408,7 +408,7 @@ def test_hub_room_full(lab):
         lab.send(a, "two of us")
         peer_gets(b, "two of us", zh="拒绝第三个客户端后, 聊天室不再转发消息。",
                   en="After turning the third client away, the room stopped relaying.",
-                  hints=["send-to-departed", "no-relay"])
+                  hints=["send-to-departed", "no-relay"], timeout=timeouts.RELAY)
     with lab.part("place_reused"):
         lab.send(a, "q")
         try:

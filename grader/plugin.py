@@ -155,9 +155,7 @@ class GraderPlugin:
             check.error = clip(report.longreprtext)
         if declared and check.status != results.ERROR:
             check.parts = self._parts(declared, lab)
-            check.score = scoring.parts_score(
-                declared, {part.id: part.passed for part in check.parts
-                           if part.status != scoring.SKIPPED})
+            check.score = sum(part.score for part in check.parts)
             if check.status == results.PASSED and check.score < points:
                 check.status = results.FAILED  # a part was never judged: not a pass
         if lab is not None:
@@ -200,7 +198,7 @@ class GraderPlugin:
             evidence.hints = proposed
             self._set_cause(evidence, error, role)
             return evidence
-        evidence.sent = folded([in_lang(line, lang) for line in lab.sent], lang)
+        evidence.sent = [in_lang(line, lang) for line in lab.sent]
         zero = lab.started_at
         evidence.transcripts = [peer.describe(entries=10, zero=zero, lang=lang)
                                 for peer in lab.peers[:MAX_TRANSCRIPTS]]
@@ -261,21 +259,6 @@ def clip(text, lines=25):
     """The last ``lines`` lines of a long text (a traceback's end is where its point is)."""
     kept = text.rstrip().splitlines()
     return "\n".join((["..."] if len(kept) > lines else []) + kept[-lines:])
-
-
-#: What the grader did is shown at most this many lines: the first and the last ones.
-SENT_LINES = 8
-SENT_FOLD = {"en": "[... %d more ...]", "zh": "[... 还有 %d 行 ...]"}
-
-
-def folded(lines, lang, keep=SENT_LINES):
-    """``lines`` cut to their first and last ones, with how many were left out."""
-    if len(lines) <= keep:
-        return lines
-    head = keep // 2 - 1
-    tail = keep - head - 1
-    return (lines[:head] + [SENT_FOLD.get(lang, SENT_FOLD["en"]) % (len(lines) - head - tail)]
-            + lines[-tail:])
 
 
 #: How a run of one repeated output line is folded, per language.

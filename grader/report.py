@@ -77,6 +77,7 @@ MESSAGES = {
         "same_output": "(和 {number} 中的相同)",
         "hint": "提示: {text}",
         "hint_also": "另外: {text}",
+        "more_lines": "[… 还有 {count} 行 …]",
         "no_evidence": "(这项检查没有记录更多细节)",
         "parts_skipped": "没有检查 (它们需要的前一部分没有通过): {titles}",
         "list_separator": "、",
@@ -126,6 +127,7 @@ MESSAGES = {
         "same_output": "(the same as in {number})",
         "hint": "Hint: {text}",
         "hint_also": "Also: {text}",
+        "more_lines": "[… {count} more …]",
         "no_evidence": "(this check recorded no further details)",
         "parts_skipped": "Not checked (a part they need failed first): {titles}",
         "list_separator": ", ",
@@ -172,6 +174,8 @@ MIN_TITLE_WIDTH = 10
 STDOUT_LINES = 12
 STDERR_LINES = 15
 TRANSCRIPT_LINES = 6
+#: What the grader did (typed, sent), at most: the first lines and the last ones.
+SENT_LINES = 8
 
 #: A cause's detail (a TODO's text) is shortened to this many columns in its heading: the
 #: block's own hint below gives it whole.
@@ -378,6 +382,17 @@ def _last_lines(lines, limit, lang):
         return lines
     return ([MESSAGES[lang]["earlier_lines"].format(count=len(lines) - limit)]
             + lines[-limit:])
+
+
+def _first_and_last(lines, limit, lang):
+    """At most ``limit`` of ``lines``: the first few and the last ones, with a line saying
+    how many were left out between them (what the grader did reads from both ends)."""
+    if len(lines) <= limit:
+        return lines
+    head = limit // 2 - 1
+    tail = limit - head - 1
+    return (lines[:head] + [MESSAGES[lang]["more_lines"].format(count=len(lines) - head - tail)]
+            + lines[-tail:])
 
 
 #: The time stamp the grader puts in front of each line of a program's output.
@@ -735,7 +750,7 @@ def _details_body(check, lang, earlier=None, number="", every_part=False, compac
         return lines + _output_lines(evidence, lang, earlier, number) + _hint_lines(evidence, lang)
     if evidence.sent:
         lines.append(text["sent"] + ":")
-        for sent in evidence.sent:
+        for sent in _first_and_last(evidence.sent, SENT_LINES, lang):
             lines += _indented(sent, INDENT * 2)
     if evidence.expected or evidence.got:
         lines.append(text["expected"] + ":")

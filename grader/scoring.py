@@ -47,8 +47,3 @@ def part_statuses(parts, outcomes):
     or False (failed); a part missing from ``outcomes`` was never reached."""
     return [(part, SKIPPED if part.id not in outcomes else PASSED if outcomes[part.id] else FAILED)
             for part in parts]
-
-
-def parts_score(parts, outcomes):
-    """The points earned: the sum over passed parts."""
-    return sum(part.points for part, status in part_statuses(parts, outcomes) if status == PASSED)

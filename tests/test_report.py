@@ -971,3 +971,16 @@ def test_use_color_needs_a_terminal():
 ])
 def test_use_color_respects_no_color_dumb_terminals_and_windows(environ, os_name, expected):
     assert use_color(FakeTerminal(), environ, os_name=os_name) is expected
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_what_the_grader_did_is_shown_from_both_ends_and_kept_whole_in_the_result(lang):
+    sent = ["N%d → hello from N%d;" % (number, number) for number in range(20)]
+    result = GradingResult(checks=[check("hub_join_while_talking", "hub", "Joins?", "加入?", 3,
+                                         status=FAILED, evidence=Evidence(summary="x", sent=sent))])
+    text = render_text(result, lang=lang, width=80)
+    shown = [line.strip() for line in text.splitlines() if "hello from" in line]
+    assert len(shown) == report.SENT_LINES - 1
+    assert shown[0] == sent[0] and shown[-1] == sent[-1]
+    assert MESSAGES[lang]["more_lines"].format(count=20 - len(shown)) in text
+    assert result.checks[0].evidence.sent == sent  # the cap is the report's, not the model's

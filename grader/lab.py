@@ -43,8 +43,7 @@ from . import _sandbox, timeouts
 from .peers import TRANSCRIPT_WORDS, Listener, Peer, drain, free_port, trimmed
 from .process import STDIN_SIGNAL_ENV, ChildProcess, WaitTimeout, has_traceback
 from . import prompts
-# The lab's prompts live in grader/prompts.py; other modules import them from here too.
-from .prompts import EXPECTED_PROMPTS, PROMPT_TEXT, PROMPTS  # noqa: F401
+from .prompts import EXPECTED_PROMPTS
 
 LAUNCHER = Path(__file__).resolve().parent / "_launch.py"
 LOOPBACK = "127.0.0.1"
@@ -546,7 +545,9 @@ class Lab:
         return timeouts.CHECK
 
     def _check_not_stuck(self, path, mode):
-        key = str(Path(path).resolve())
+        # Keyed on the resolved path (Lab and StudentProgram resolve theirs), so any
+        # spelling of a path meets the same entry.
+        key = str(path)
         finding = self.stuck_starts.get((key, mode)) or self.stuck_starts.get((key, None))
         if finding is not None:
             raise Finding(finding.zh + " (在之前的检查中已经发生, 这一项不再等待)",
@@ -559,7 +560,7 @@ class Lab:
         hints, details = ["not-connected"], {}
         if program.running:
             last = (program.stdout.strip().splitlines() or [""])[-1]
-            if last and not any(rx.search(last) for _, rx in PROMPTS):
+            if last and not prompts.find_prompts(last):
                 # It printed something we did not recognise and waits: likely a question.
                 hints = ["stdin-unanswered", "prompts-changed"]
                 details["stdin-unanswered"] = trimmed(last, 80)
@@ -580,7 +581,7 @@ class Lab:
         if program.running:
             # Stuck before the mode was asked: every mode would get stuck the same way.
             key_mode = mode if "mode" in program.asked or program.role == "client" else None
-            self.stuck_starts[(str(program.path.resolve()), key_mode)] = finding
+            self.stuck_starts[(str(program.path), key_mode)] = finding
         raise finding
 
     # -- the end --------------------------------------------------------------------------

@@ -37,22 +37,17 @@ def client_with_peer(lab):
     return client, lab.client_accepted(client, listener)
 
 
-def received_text(peer):
-    return "%s received %s%s" % (peer.name, trimmed(peer.received),
-                                 " and then the connection was closed" if peer.eof else "")
-
-
 def peer_gets(peer, text, zh, en, hints, timeout=timeouts.CHECK):
     """Wait until ``peer`` has received ``text``; otherwise fail with what it did get."""
     try:
         peer.wait_for(text, timeout=timeout)
     except WaitTimeout:
-        closed = peer.eof
+        got = trimmed(peer.received)
         fail(zh, en, expected=say("%s 收到 %r" % (peer.name, text),
                                   "%s receives %r" % (peer.name, text)),
-             got=say("%s 收到了 %s%s" % (peer.name, trimmed(peer.received),
-                                         ", 然后连接被关闭了" if closed else ""),
-                     received_text(peer)),
+             got=say("%s 收到了 %s%s" % (peer.name, got, ", 然后连接被关闭了" if peer.eof else ""),
+                     "%s received %s%s" % (peer.name, got, " and then the connection was closed"
+                                           if peer.eof else "")),
              hints=hints)
 
 

@@ -106,6 +106,11 @@ class Finding(AssertionError):
         return in_lang(getattr(self, name), lang)
 
 
+#: What a student's program causes when it is wrong: a Finding or a missed wait (both
+#: AssertionErrors), or a connection it broke. Anything else in a check is the grader's.
+STUDENT_FAILURES = (AssertionError, ConnectionError)
+
+
 def say(zh, en):
     """A text in both languages, for ``expected`` and ``got``."""
     return (zh, en)
@@ -363,7 +368,7 @@ class Lab:
         inside the block fails this part only, and the check goes on."""
         try:
             yield
-        except (AssertionError, ConnectionError) as failure:
+        except STUDENT_FAILURES as failure:
             self.part_results[part_id] = failure
         else:
             self.part_results[part_id] = None

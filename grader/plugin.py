@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from . import _sandbox, diagnose, results, scoring
-from .lab import Finding, in_lang
+from .lab import STUDENT_FAILURES, Finding, in_lang
 from .peers import trimmed
 
 #: Order of the parts in the rubric and in reports; a check's part is its module's name.
@@ -250,7 +250,7 @@ def is_student_failure(excinfo):
     runs that long when the student's program keeps it busy)."""
     if excinfo is None:
         return False
-    if excinfo.errisinstance((AssertionError, ConnectionError)):
+    if excinfo.errisinstance(STUDENT_FAILURES):
         return True
     return "Timeout" in str(excinfo.value) and excinfo.typename == "Failed"
 

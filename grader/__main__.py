@@ -113,19 +113,22 @@ def main(argv=None):
 
 
 def describe_repeats(runs, lang):
-    """Which checks changed their result across repeated runs."""
+    """Which checks changed their result across repeated runs: their status or, with scored
+    parts, their score (a check can fail every run and still earn 3 points in one, 5 in
+    another)."""
     outcomes = {}
     for run in runs:
         for check in run.checks:
-            outcomes.setdefault(check.id, []).append(check.status)
-    flaky = {check: statuses for check, statuses in outcomes.items() if len(set(statuses)) > 1}
+            outcomes.setdefault(check.id, []).append((check.status, round(check.score, 2)))
+    flaky = {check: results for check, results in outcomes.items() if len(set(results)) > 1}
     head = ("重复 %d 次: " % len(runs)) if lang == "zh" else ("Repeated %d times: " % len(runs))
     if not flaky:
         return head + ("每一项检查的结果都相同。" if lang == "zh" else "every check gave the same result.")
     lines = [head + ("结果不稳定的检查 (代码里可能有线程竞争):" if lang == "zh"
                      else "checks whose result changed (a race in the code, most likely):")]
-    for check, statuses in flaky.items():
-        lines.append("  %-28s %s" % (check, " ".join("✓" if s == "passed" else "✗" for s in statuses)))
+    for check, results in flaky.items():
+        lines.append("  %-28s %s" % (check, " ".join(
+            "✓" if status == "passed" else "✗%g" % score for status, score in results)))
     return "\n".join(lines)
 
 

@@ -156,3 +156,17 @@ def test_a_stuck_start_is_waited_for_once_however_its_path_is_spelled(tmp_path):
     # The first check waited; every later one failed at once with the same finding.
     replayed = [c for c in result.checks[1:] if "not waited for again" in c.evidence.summary]
     assert len(replayed) == 11, [c.evidence.summary for c in result.checks]
+
+
+def test_repeat_flags_a_check_whose_partial_score_changed_though_it_failed_every_run():
+    from grader.__main__ import describe_repeats
+    from grader.results import CheckResult, GradingResult
+
+    def run(score):
+        return GradingResult(checks=[CheckResult(id="p2p_q_ends_chat", part="p2p", title_en="q?",
+                                                 title_zh="q?", points=7, score=score,
+                                                 status="failed")])
+
+    assert "every check gave the same result" in describe_repeats([run(6), run(6)], "en")
+    changed = describe_repeats([run(6), run(4)], "en")
+    assert "p2p_q_ends_chat" in changed and "✗6 ✗4" in changed

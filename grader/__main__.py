@@ -56,7 +56,21 @@ def build_parser():
     # hint), not a bad argument; and the whole result is written for the gradebook.
     parser.add_argument("--allow-missing", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result-json", metavar="PATH", help=argparse.SUPPRESS)
+    # How batch (and the Gradescope bundle) runs untrusted code: these reach the launcher
+    # through the run settings (grader/settings.py), never through our own environment.
+    parser.add_argument("--harden", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sandbox-uid", type=int, metavar="UID", help=argparse.SUPPRESS)
+    parser.add_argument("--student-python", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--ports", type=port_range, metavar="START-END", help=argparse.SUPPRESS)
     return parser
+
+
+def port_range(text):
+    from .settings import PortRange
+    try:
+        return PortRange.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
 
 
 SUBCOMMANDS = ("batch", "gradescope", "handout")
@@ -76,7 +90,8 @@ def main(argv=None):
         print("socket-lab: 需要 pytest / pytest is needed: python -m pip install pytest pytest-timeout",
               file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
-    from .run import grade
+    from .run import grade_run
+    from .settings import RunSettings
     from .report import detect_lang, render_text, use_color, write_atomic, write_json
 
     lang = args.lang or detect_lang()
@@ -94,8 +109,11 @@ def main(argv=None):
         for line in list_checks(lang, args.keyword, parts=args.part):
             print(line)
         return EXIT_GRADED
-    runs = [grade(client, server, lang=lang, keyword=args.keyword, extra=pytest_extra,
-                  progress=sys.stdout, parts=args.part) for _ in range(args.repeat)]
+    settings = RunSettings(
+        client, server, lang=lang, keyword=args.keyword, parts=args.part,
+        student_python=args.student_python, ports=args.ports, harden=args.harden,
+        sandbox_uid=args.sandbox_uid, pytest_args=pytest_extra)
+    runs = [grade_run(settings, progress=sys.stdout) for _ in range(args.repeat)]
     result = runs[0]
     if not result.checks:
         print("socket-lab: no check matched%s%s" % (

@@ -108,16 +108,30 @@ REFUSED = ("评分时只允许访问本机 127.0.0.1, 已拒绝 %(op)s %(host)s:
            " / while grading only loopback is allowed: %(op)s to %(host)s:%(port)s refused")
 CLOSED_UNDER_RECV = "socket已被另一个线程关闭 / the socket was closed by another thread"
 
-NOTES_ENV = "SOCKET_LAB_NOTES"
-#: "1": announce every read of stdin on stdout (grader/process.py has the same two constants).
-STDIN_SIGNAL_ENV = "SOCKET_LAB_STDIN_SIGNAL"
-#: Written to fd 1 just before each read of fd 0. NUL bytes never occur in text output.
-STDIN_SENTINEL = b"\x00\x1bSLSTDIN\x00"
-
 #: Give Windows close() semantics? Windows has them natively.
 TRACK_CLOSE = os.name != "nt"
 
 _THIS_FILE = sys._getframe().f_code.co_filename
+
+
+def _sibling(name):
+    """The names of a stdlib-only file beside this one, run by path: no ``grader`` package
+    is ever imported into the student's process."""
+    path = os.path.join(os.path.dirname(_THIS_FILE), name)
+    names = {"__name__": "_socket_lab_" + name[:-3], "__file__": path}
+    with open(path, "rb") as source:
+        exec(compile(source.read(), path, "exec"), names)
+    return names
+
+
+#: The environment variables this launcher reads and the sentinel it writes: defined once,
+#: in grader/_launch_env.py, read here once.
+_ENV = _sibling("_launch_env.py")
+STDIN_SENTINEL = _ENV["STDIN_SENTINEL"]
+_NOTES_PATH = os.environ.get(_ENV["NOTES"])
+_SIGNAL_READS = os.environ.get(_ENV["STDIN_SIGNAL"]) == "1"
+_HARDEN = os.environ.get(_ENV["HARDEN"]) == "1"
+_SANDBOX_UID = os.environ.get(_ENV["SANDBOX_UID"]) or None
 _RealSocket = socket.socket
 _C = socket.SocketType  # the C socket type: its methods do the real work
 _real_getaddrinfo = socket.getaddrinfo
@@ -188,7 +202,7 @@ def _json_line(fields):
     return ("{%s}\n" % body).encode("utf-8", "backslashreplace")
 
 
-_notes = _Notes(os.path.abspath(os.environ[NOTES_ENV]) if os.environ.get(NOTES_ENV) else None)
+_notes = _Notes(os.path.abspath(_NOTES_PATH) if _NOTES_PATH else None)
 
 
 # -- tracebacks without the launcher ----------------------------------------------------
@@ -606,7 +620,7 @@ class _AnnouncingStdin(io.RawIOBase):
 def _announce_stdin_reads():
     """Rebuild ``sys.stdin`` over :class:`_AnnouncingStdin`, as Python built the old one."""
     old = sys.stdin
-    if old is None or os.environ.get(STDIN_SIGNAL_ENV) != "1":
+    if old is None or not _SIGNAL_READS:
         return
     stdin = io.TextIOWrapper(
         io.BufferedReader(_AnnouncingStdin()), encoding=old.encoding, errors=old.errors,
@@ -647,17 +661,13 @@ def _report_crash(exc):
 
 def _harden():
     """Resource limits and an unprivileged user for untrusted code (batch, Gradescope):
-    grader/_sandbox.py decides; it is loaded by path so that no ``grader`` package is
-    imported into the student's process. A no-op unless the grader asked for it."""
-    if os.environ.get("SOCKET_LAB_HARDEN") != "1":
+    grader/_sandbox.py decides, run by path like grader/_launch_env.py. A no-op unless the
+    grader asked for it."""
+    if not _HARDEN:
         return
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "_socket_lab_sandbox", os.path.join(os.path.dirname(_THIS_FILE), "_sandbox.py"))
-    sandbox = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sandbox)
+    sandbox = _sibling("_sandbox.py")
     _notes.open_now()
-    sandbox.harden()
+    sandbox["harden"](int(_SANDBOX_UID) if _SANDBOX_UID else None)
 
 
 def main():

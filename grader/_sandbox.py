@@ -13,8 +13,9 @@
 
 Hardening is off for a student at their own desk (their code, their machine) and on for
 ``batch`` and the Gradescope bundle, where the grader runs code it does not trust: the
-grader sets ``SOCKET_LAB_HARDEN=1`` (and, as root, ``SOCKET_LAB_UID``) and the launcher
-applies it to itself, so there is no ``preexec_fn`` in a grader that runs threads.
+grader's run settings say so (grader.settings: ``harden``, ``sandbox_uid``), the launcher is
+told through its environment (grader/_launch_env.py) and applies it to itself, so there is
+no ``preexec_fn`` in a grader that runs threads.
 
 Limits (per process; RLIMIT_NPROC counts every process and thread of the user):
 CPU 60 s, address space 1 GiB, file size 16 MiB, 256 open files, and 128 processes and
@@ -28,9 +29,6 @@ Stdlib only and importable without the ``grader`` package: the launcher loads it
 import os
 import signal
 import subprocess
-
-HARDEN_ENV = "SOCKET_LAB_HARDEN"
-UID_ENV = "SOCKET_LAB_UID"
 
 #: The uid of the first batch worker when the grader runs as root (the next ones follow).
 #: Any unused uid works for setuid; it needs no entry in /etc/passwd.
@@ -73,29 +71,21 @@ def kill_tree(proc):
         proc.kill()
 
 
-def enabled(environ=None):
-    return (environ if environ is not None else os.environ).get(HARDEN_ENV) == "1"
+def can_drop_to(uid):
+    """Whether this process can give up its privileges to ``uid`` (root on POSIX only)."""
+    return uid is not None and os.name == "posix" and os.geteuid() == 0
 
 
-def sandbox_uid(environ=None):
-    """The uid student code runs as, or None when it keeps ours (not root, or not POSIX)."""
-    environ = environ if environ is not None else os.environ
-    if os.name != "posix" or os.geteuid() != 0 or environ.get(UID_ENV) == "none":
-        return None
-    return int(environ.get(UID_ENV, FIRST_SANDBOX_UID))
-
-
-def harden(environ=None):
-    """Limit this process (and what it starts), then drop to the sandbox user if we are
-    root. Called by the launcher before the student's code runs. Returns what was done."""
-    if not enabled(environ):
-        return []
+def harden(uid=None):
+    """Limit this process (and what it starts), then drop to ``uid`` if given and we are
+    root. Called by the launcher before the student's code runs, when the grader asked for
+    it. Returns what was done."""
     try:
         import resource
     except ImportError:
         return []  # Windows: the portable fallback is the process group and the kill
     done = []
-    uid = sandbox_uid(environ)
+    uid = uid if can_drop_to(uid) else None
     processes = PROCESSES if uid is not None else _processes_of(os.getuid()) + PROCESSES
     for name, value in (("RLIMIT_CPU", CPU_SECONDS), ("RLIMIT_AS", ADDRESS_SPACE),
                         ("RLIMIT_FSIZE", FILE_SIZE), ("RLIMIT_NOFILE", OPEN_FILES),

@@ -37,8 +37,8 @@ import zipfile
 from pathlib import Path
 
 from . import _sandbox
-from .lab import LAUNCHER, STUDENT_PYTHON_ENV
-from .peers import PORTS_ENV
+from .lab import LAUNCHER
+from .settings import PortRange, RunSettings, launcher_env
 from .process import ChildProcess
 from .report import write_atomic
 
@@ -128,8 +128,9 @@ def choose_sandbox(workdir):
     for python in (sys.executable, shutil.which("python3"), "/usr/bin/python3"):
         if not python or not os.path.exists(python):
             continue
-        env = dict(os.environ, **{_sandbox.HARDEN_ENV: "1",
-                                  _sandbox.UID_ENV: str(_sandbox.FIRST_SANDBOX_UID)})
+        probe_settings = RunSettings(probe / CLIENT, probe / CLIENT, harden=True,
+                                     sandbox_uid=_sandbox.FIRST_SANDBOX_UID)
+        env = dict(os.environ, **launcher_env(probe_settings, signal_reads=False))
         try:
             run = subprocess.run([python, "-u", str(LAUNCHER), str(probe / CLIENT)], env=env,
                                  cwd=str(probe), stdout=subprocess.PIPE,
@@ -242,16 +243,17 @@ class Batch:
         json_path = self.workdir / ("%s-%d.json" % (safe_name(submission.student), slot))
         result_path = json_path.with_suffix(".result.json")
         first_port = FIRST_PORT + slot * PORTS_PER_WORKER
-        env = {_sandbox.HARDEN_ENV: "1", _sandbox.UID_ENV: str(uid) if uid else "none",
-               STUDENT_PYTHON_ENV: self.python,
-               PORTS_ENV: "%d-%d" % (first_port, first_port + PORTS_PER_WORKER - 1)}
+        ports = PortRange(first_port, first_port + PORTS_PER_WORKER - 1)
         args = ["-m", "grader", "--allow-missing", "--lang", self.lang, "--json", str(json_path),
+                "--harden", "--student-python", self.python, "--ports", str(ports),
                 "--result-json", str(result_path),
                 "--client", str(client or scratch / CLIENT),
                 "--server", str(server or scratch / SERVER)]
+        if uid is not None:
+            args += ["--sandbox-uid", str(uid)]
         if self.keyword:
             args += ["-k", self.keyword]
-        grader = ChildProcess(args, cwd=str(Path(__file__).resolve().parent.parent), env=env)
+        grader = ChildProcess(args, cwd=str(Path(__file__).resolve().parent.parent))
         self._running.add(grader)
         try:
             status = grader.wait_exit(self.timeout)

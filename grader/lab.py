@@ -27,7 +27,6 @@ remembered and later checks that need the same start fail at once with the same 
 import collections
 import contextlib
 import json
-import os
 import re
 import socket
 import tempfile
@@ -40,8 +39,9 @@ from reference.hub_server import HubServer
 from reference._instructor import serve_in_thread
 
 from . import _sandbox, timeouts
-from .peers import TRANSCRIPT_WORDS, Listener, Peer, drain, free_port, trimmed
-from .process import STDIN_SIGNAL_ENV, ChildProcess, WaitTimeout, has_traceback
+from .peers import TRANSCRIPT_WORDS, Listener, Peer, Ports, drain, trimmed
+from .process import ChildProcess, WaitTimeout, has_traceback
+from .settings import RunSettings, launcher_env
 from . import prompts
 from .prompts import EXPECTED_PROMPTS
 
@@ -55,10 +55,6 @@ FLOOD_KILL_CHARS = 4 * 1024 * 1024
 #: Output growth that counts as a flood within one check's observation window (an empty
 #: message printed in a loop passes this in milliseconds).
 FLOOD_CHARS = 64 * 1024
-
-#: The Python that runs student code, if not this one (batch grading as root picks one that
-#: the unprivileged sandbox user can read).
-STUDENT_PYTHON_ENV = "SOCKET_LAB_STUDENT_PYTHON"
 
 #: A start-up wait checks this often whether the student's program has already ended.
 START_SLICE = 0.02
@@ -143,7 +139,7 @@ class StudentProgram:
     order; ``typed``: every line typed, answers and chat lines.
     """
 
-    def __init__(self, path, role, answers, notes_path):
+    def __init__(self, path, role, answers, notes_path, settings=None):
         self.path = Path(path).resolve()
         self.role = role  # "client" or "server"
         self.answers = {key: str(value) for key, value in answers.items()}
@@ -153,10 +149,10 @@ class StudentProgram:
         self.typed = []  # every line typed, prompts' answers included
         self.notes_path = notes_path
         self._stdin_lock = threading.Lock()
+        settings = settings or RunSettings(client=self.path, server=self.path)
         self.process = ChildProcess(
             [self.path], cwd=str(self.path.parent), launcher=LAUNCHER,
-            python=os.environ.get(STUDENT_PYTHON_ENV) or None,
-            env={"SOCKET_LAB_NOTES": str(notes_path), STDIN_SIGNAL_ENV: "1"},
+            python=settings.python, env=launcher_env(settings, notes_path),
             flood_limit=FLOOD_KILL_CHARS)
         self._watcher = threading.Thread(target=self._answer_prompts, daemon=True,
                                          name="prompts of %s" % self.path.name)
@@ -344,15 +340,20 @@ class Lab:
     """One check's world. ``Lab(...)`` is made by the ``lab`` fixture; ``close()`` ends
     every process, peer and server it started.
 
-    ``stuck_starts`` belongs to the grading run (the plugin owns it): (resolved path, mode)
-    -> the Finding of a start that already got stuck in an earlier check of this run.
+    ``settings`` (grader.settings.RunSettings) say what is graded and how student code
+    runs. ``stuck_starts`` and ``ports`` belong to the grading run (the plugin owns them):
+    stuck_starts maps (resolved path, mode) to the Finding of a start that already got
+    stuck in an earlier check of this run; ports (grader.peers.Ports) hands out the ports
+    told to the student's server.
     """
 
-    def __init__(self, client_path, server_path, workdir, stuck_starts=None):
-        self.client_path = Path(client_path).resolve()
-        self.server_path = Path(server_path).resolve()
+    def __init__(self, settings, workdir, stuck_starts=None, ports=None):
+        self.settings = settings
+        self.client_path = settings.client.resolve()
+        self.server_path = settings.server.resolve()
         self.workdir = Path(workdir)
         self.stuck_starts = {} if stuck_starts is None else stuck_starts
+        self.ports = ports if ports is not None else Ports(settings.ports)
         self.programs = []
         self.peers = []
         self.listeners = []
@@ -386,7 +387,7 @@ class Lab:
         notes = tempfile.NamedTemporaryFile(
             prefix="notes-", suffix=".jsonl", dir=str(self.workdir), delete=False)
         notes.close()
-        program = StudentProgram(path, role, answers, notes.name)
+        program = StudentProgram(path, role, answers, notes.name, self.settings)
         self.programs.append(program)
         return program
 
@@ -455,7 +456,7 @@ class Lab:
     def start_server(self, mode, max_clients=10):
         """The student's server in ``mode`` on a free port. Returns (program, port)."""
         self._check_not_stuck(self.server_path, mode)
-        port = free_port()
+        port = self.ports.free_port()
         program = self._program(self.server_path, "server",
                                 {"port": port, "mode": mode, "max": max_clients})
         program.port, program.mode = port, mode

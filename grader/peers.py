@@ -5,6 +5,7 @@
     pump        drives many Peers from one thread (selectors) until each has what it needs
     drain       reads whatever has already arrived for some Peers, without waiting
     free_port   a port to *tell* a program that asks for one on stdin
+    Ports       one run's free ports, from its port range if it has one
 
 A Peer sends text as UTF-8 and keeps everything it receives as one accumulated byte
 string: the lab's protocol has no framing, so a check matches on accumulated input, never
@@ -44,37 +45,43 @@ TRANSCRIPT_WORDS = {
 }
 
 
-#: ``start-end``: the ports free_port() may hand out. Batch grading gives each of its
-#: parallel graders a range of its own (below the system's ephemeral ports), so two
-#: graders never tell two student servers the same port.
-PORTS_ENV = "SOCKET_LAB_PORTS"
-_next_in_range = [None]
-
-
 def free_port(host=LOOPBACK):
-    """A port that was free a moment ago, for programs that must be *told* a port.
-
-    Where we own the listening socket we bind port 0 and keep it; a student's server asks
-    for a port on stdin, so the kernel picks one here (or the next free one of the range in
-    $SOCKET_LAB_PORTS) and we hand it over.
-    """
-    if os.environ.get(PORTS_ENV):
-        start, end = (int(part) for part in os.environ[PORTS_ENV].split("-"))
-        for _ in range(end - start + 1):
-            # Each grader starts at a random place in its range, so that one grader does not
-            # hand out a port its predecessor in the same range used moments ago.
-            port = (_next_in_range[0] if _next_in_range[0] is not None
-                    else random.randint(start, end))
-            _next_in_range[0] = start if port >= end else port + 1
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                try:
-                    probe.bind((host, port))
-                    return port
-                except OSError:
-                    continue
+    """A port that was free a moment ago, chosen by the kernel (see Ports)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+class Ports:
+    """Hands out ports for one run: a port that was free a moment ago, for a program that
+    must be *told* its port (a student's server reads it on stdin). Where we own the
+    listening socket we bind port 0 and keep it instead.
+
+    Without a range (grader.settings.PortRange) the kernel picks one. With one (batch
+    grading gives each parallel grader a range of its own, below the ephemeral ports, so
+    two graders never tell two student servers the same port) the cursor starts at a
+    random place, so that one grader does not hand out a port its predecessor in the same
+    range used moments ago, and moves on from there. The cursor belongs to the run.
+    """
+
+    def __init__(self, port_range=None, host=LOOPBACK):
+        self.range = port_range
+        self.host = host
+        self._next = None
+
+    def free_port(self):
+        if self.range is not None:
+            start, end = self.range.start, self.range.end
+            for _ in range(end - start + 1):
+                port = self._next if self._next is not None else random.randint(start, end)
+                self._next = start if port >= end else port + 1
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                    try:
+                        probe.bind((self.host, port))
+                        return port
+                    except OSError:
+                        continue
+        return free_port(self.host)
 
 
 def trimmed(data, limit=300):

@@ -23,11 +23,14 @@ from pathlib import Path
 import pytest
 
 from . import _sandbox, diagnose, results, scoring
+from .settings import PARTS
 from .lab import STUDENT_FAILURES, Finding, in_lang
-from .peers import trimmed
+from .peers import Ports, trimmed
 
-#: Order of the parts in the rubric and in reports; a check's part is its module's name.
-PARTS = ("client", "p2p", "hub")
+#: pytest's own state of a grading run: the plugin in ``config.stash``, each check's Lab
+#: in its ``item.stash`` (the lab fixture puts it there; the plugin reads the evidence).
+PLUGIN = pytest.StashKey["GraderPlugin"]()
+LAB = pytest.StashKey["grader.lab.Lab"]()
 #: The file each part grades.
 PART_FILE = {"client": "client", "p2p": "server", "hub": "server"}
 
@@ -42,18 +45,20 @@ def part_of(item):
 class GraderPlugin:
     """Registered by ``python -m grader`` as ``socket-lab``; collects the results."""
 
-    def __init__(self, client_path, server_path, lang="en", on_result=None, parts=None):
-        self.client_path = Path(client_path)
-        self.server_path = Path(server_path)
-        self.lang = lang
+    def __init__(self, settings, on_result=None):
+        self.settings = settings
+        self.client_path = settings.client
+        self.server_path = settings.server
+        self.lang = settings.lang
         self.on_result = on_result  # called with each CheckResult as it is made
         #: Parts of the rubric to run ("client", "p2p", "hub"); None runs them all.
-        self.parts = tuple(parts) if parts else None
-        #: Starts that got stuck in this run (see grader.lab.Lab): they belong to the run,
-        #: not to the process, so a second run in the same process starts afresh.
+        self.parts = settings.parts
+        #: Starts that got stuck in this run (see grader.lab.Lab) and the ports handed out:
+        #: they belong to the run, not to the process, so a second run starts afresh.
         self.stuck_starts = {}
-        self.result = results.GradingResult(client_path=str(client_path),
-                                            server_path=str(server_path))
+        self.ports = Ports(settings.ports)
+        self.result = results.GradingResult(client_path=str(settings.client),
+                                            server_path=str(settings.server))
         self.preflight = {}  # "client"/"server" -> (hint id, detail)
         self.collect_errors = []
         self.workdir = None
@@ -61,11 +66,11 @@ class GraderPlugin:
 
     # -- set-up -------------------------------------------------------------------------
     def pytest_configure(self, config):
-        config.grader = self
+        config.stash[PLUGIN] = self
         # pytest's own failure text re-parses source files with ast for every failed check
         # (over a second for a skeleton); the report is ours, so the cheap native one will do.
         config.option.tbstyle = "native"
-        config.grader_workdir = self.workdir = tempfile.mkdtemp(prefix="socket-lab-")
+        self.workdir = tempfile.mkdtemp(prefix="socket-lab-")
         config.addinivalue_line("markers", "check(points, zh): a graded check worth `points`; "
                                            "`zh` is its question in Chinese")
         self._started = time.monotonic()
@@ -113,7 +118,7 @@ class GraderPlugin:
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        lab = getattr(item, "lab", None)
+        lab = item.stash.get(LAB, None)
         failure = None
         if call.when == "call" and report.passed and lab is not None and lab.failed_parts():
             # A scored part failed inside a check that ran to its end: the check failed
@@ -137,7 +142,7 @@ class GraderPlugin:
         short = marker.kwargs.get("short") if marker else None
         if short:
             check.short_zh, check.short_en = short
-        lab = getattr(item, "lab", None)
+        lab = item.stash.get(LAB, None)
         notes = [note for program in lab.programs for note in program.notes()] if lab else []
         declared = list(marker.kwargs.get("parts", ())) if marker else []
         student_failure = part_failure is not None or (

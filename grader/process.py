@@ -10,7 +10,7 @@ at most ``limit`` characters (head and tail), so a program that prints an empty 
 loop costs us bounded memory and shows up as a *flood* rather than a hang.
 
 Reads of stdin. A program run through the launcher with ``SOCKET_LAB_STDIN_SIGNAL=1`` in its
-environment writes :data:`STDIN_SENTINEL` to its stdout just before each read of stdin that
+environment (grader.settings.launcher_env) writes :data:`STDIN_SENTINEL` to its stdout just before each read of stdin that
 may wait (see "Reads of stdin, announced" in ``grader/_launch.py``). The stdout reader takes
 every sentinel out of the bytes before decoding (one split across two reads included: the
 end of a read that could begin a sentinel, and only that, is held back until the next read)
@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from . import _sandbox, timeouts
+from . import _launch_env, _sandbox, timeouts
 
 #: Characters of each stream kept in memory: the first half and the last half.
 CAPTURE_LIMIT = 1024 * 1024
@@ -50,11 +50,10 @@ READS_KEPT = 4096
 #: Read size of the reader threads.
 _READ_SIZE = 65536
 
-#: The same two constants as grader/_launch.py's (which imports nothing from the grader;
-#: tests/test_launcher.py checks that they agree): in a child's environment, "1" asks the
-#: launcher to write the sentinel to stdout before each read of stdin.
-STDIN_SIGNAL_ENV = "SOCKET_LAB_STDIN_SIGNAL"
-STDIN_SENTINEL = b"\x00\x1bSLSTDIN\x00"
+#: In a child's environment, "1" asks the launcher to write the sentinel to stdout before
+#: each read of stdin (both defined once, in grader/_launch_env.py).
+STDIN_SIGNAL_ENV = _launch_env.STDIN_SIGNAL
+STDIN_SENTINEL = _launch_env.STDIN_SENTINEL
 
 
 class WaitTimeout(AssertionError):

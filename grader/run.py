@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from . import results
-from .plugin import PARTS, GraderPlugin, checks_dir, environment_for_pytest, part_of
+from .plugin import GraderPlugin, checks_dir, environment_for_pytest, part_of
+from .settings import PARTS, RunSettings
 
 #: Last-resort stop per check (seconds). Every wait in a check has its own, much shorter,
 #: deadline; this only ends a check that would otherwise hang the run.
@@ -33,10 +34,17 @@ def pytest_args(keyword=None, extra=()):
     return args + list(extra)
 
 
-def grade(client, server, lang="en", keyword=None, extra=(), progress=None, parts=None):
-    """Grade ``client`` and ``server`` (paths); returns the GradingResult. ``parts`` limits
-    the run to some parts of the rubric ("client", "p2p", "hub")."""
+def grade(client, server, progress=None, **settings):
+    """Grade ``client`` and ``server`` (paths) with the other RunSettings given by name;
+    returns the GradingResult (a shorthand of :func:`grade_run` for tests and notebooks)."""
+    return grade_run(RunSettings(client, server, **settings), progress=progress)
+
+
+def grade_run(settings, progress=None):
+    """Grade as ``settings`` (grader.settings.RunSettings) say; returns the GradingResult.
+    ``progress``: a stream that gets one mark per check as it ends."""
     environment_for_pytest()
+    lang = settings.lang
     shown = []
 
     def show(check):
@@ -47,8 +55,8 @@ def grade(client, server, lang="en", keyword=None, extra=(), progress=None, part
             progress.write(MARKS.get(check.status, "?"))
             progress.flush()
 
-    plugin = GraderPlugin(client, server, lang=lang, on_result=show, parts=parts)
-    status = pytest.main(pytest_args(keyword, extra), plugins=[plugin])
+    plugin = GraderPlugin(settings, on_result=show)
+    status = pytest.main(pytest_args(settings.keyword, settings.pytest_args), plugins=[plugin])
     if status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         plugin.result.checks.append(results.CheckResult(
             id="pytest", part="grader", title_en="Running the checks", title_zh="运行检查",
@@ -62,6 +70,7 @@ def grade(client, server, lang="en", keyword=None, extra=(), progress=None, part
 
 def list_checks(lang="en", keyword=None, parts=None):
     """One line per check: part, points, question."""
+    settings = RunSettings(os.devnull, os.devnull, lang=lang, keyword=keyword, parts=parts)
     environment_for_pytest()
     collected = []
 
@@ -70,7 +79,7 @@ def list_checks(lang="en", keyword=None, parts=None):
         def pytest_collection_modifyitems(self, items):
             collected.extend(items)
 
-    plugin = GraderPlugin(os.devnull, os.devnull, lang=lang, parts=parts)
+    plugin = GraderPlugin(settings)
     pytest.main(pytest_args(keyword) + ["--collect-only"], plugins=[plugin, Collector()])
     lines = []
     collected.sort(key=lambda item: PARTS.index(part_of(item)) if part_of(item) in PARTS else 99)

@@ -8,6 +8,7 @@ import pytest
 
 from grader import diagnose
 from grader.lab import Lab, StudentProgram
+from grader.settings import RunSettings
 from grader import process
 from grader.process import STDIN_SENTINEL, Capture, _Counter, _pump
 from grader.run import grade
@@ -249,7 +250,7 @@ def test_diagnose_shows_a_conditional_hint_only_with_its_evidence():
 
 
 def test_every_process_a_check_started_is_gone_when_the_lab_closes(tmp_path):
-    lab = Lab(tmp_path / "c.py", tmp_path / "s.py", tmp_path)
+    lab = Lab(RunSettings(tmp_path / "c.py", tmp_path / "s.py"), tmp_path)
     program = run_program(tmp_path, "import time\nwhile True: time.sleep(1)\n")
     lab.programs.append(program)
     lab.close()

@@ -8,6 +8,7 @@ import ast
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -21,7 +22,8 @@ import pytest
 from grader import timeouts
 from grader.process import STDIN_SENTINEL, STDIN_SIGNAL_ENV, ChildProcess, child_env, has_traceback
 
-LAUNCHER = Path(__file__).resolve().parent.parent / 'grader' / '_launch.py'
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = ROOT / 'grader' / '_launch.py'
 REFUSED_TEXT = '评分时只允许访问本机 127.0.0.1, 已拒绝'
 #: The launcher's own EBADF text, as opposed to the system's.
 CLOSED_MESSAGE = 'socket已被另一个线程关闭 / the socket was closed by another thread'
@@ -553,18 +555,17 @@ def launch_signalling(program, *args):
     return ChildProcess([LAUNCHER, program] + [str(arg) for arg in args], env=env)
 
 
-def launcher_constant(name):
-    """A constant of _launch.py, read from its source (it is a script, not a module to import)."""
-    tree = ast.parse(LAUNCHER.read_text(encoding='utf-8'))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [name]:
-            return ast.literal_eval(node.value)
-    raise LookupError(name)
-
-
-def test_the_launcher_and_the_reader_agree_on_the_signal():
-    assert launcher_constant('STDIN_SIGNAL_ENV') == STDIN_SIGNAL_ENV
-    assert launcher_constant('STDIN_SENTINEL') == STDIN_SENTINEL
+def test_the_variables_that_cross_into_the_launcher_are_named_once():
+    """Every SOCKET_LAB_* name is spelled in grader/_launch_env.py alone; the rest of the
+    grader (and the launcher, which runs that file by path) use its constants."""
+    spelled = {}
+    for path in sorted((ROOT / 'grader').rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and re.fullmatch(r'SOCKET_LAB_[A-Z_]+', node.value):
+                spelled.setdefault(path.name, set()).add(node.value)
+    assert list(spelled) == ['_launch_env.py'], spelled
+    assert STDIN_SIGNAL_ENV == 'SOCKET_LAB_STDIN_SIGNAL'
     assert b'\0' in STDIN_SENTINEL  # never in text output
 
 

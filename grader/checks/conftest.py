@@ -17,15 +17,16 @@ any other exception is the grader's own error, never the student's zero.
 import pytest
 
 from grader.lab import Lab
+from grader.plugin import LAB, PLUGIN
 
 
 @pytest.fixture
 def lab(request):
-    grader = getattr(request.config, "grader", None)
+    grader = request.config.stash.get(PLUGIN, None)
     if grader is None:
         pytest.fail("the checks run under the grader: python -m grader", pytrace=False)
-    world = Lab(grader.client_path, grader.server_path, grader.workdir,
-                stuck_starts=grader.stuck_starts)
-    request.node.lab = world  # the plugin reads the evidence from here
+    world = Lab(grader.settings, grader.workdir, stuck_starts=grader.stuck_starts,
+                ports=grader.ports)
+    request.node.stash[LAB] = world  # the plugin reads the evidence from here
     yield world
     world.close()

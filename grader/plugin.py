@@ -38,8 +38,17 @@ TAIL_CHARS = 1500
 MAX_TRANSCRIPTS = 4
 
 
+#: A check is a function ``check_<id>`` in ``grader/checks/check_<part>.py``.
+CHECK_PREFIX = "check_"
+
+
+def check_id(item):
+    return item.name[len(CHECK_PREFIX):] if item.name.startswith(CHECK_PREFIX) else item.name
+
+
 def part_of(item):
-    return item.module.__name__.rsplit(".", 1)[-1].replace("test_", "", 1)
+    name = item.module.__name__.rsplit(".", 1)[-1]
+    return name[len(CHECK_PREFIX):] if name.startswith(CHECK_PREFIX) else name
 
 
 class GraderPlugin:
@@ -136,7 +145,7 @@ class GraderPlugin:
         points = float(marker.kwargs.get("points", 0)) if marker else 0.0
         doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
         check = results.CheckResult(
-            id=item.name.replace("test_", "", 1), part=part_of(item), title_en=doc,
+            id=check_id(item), part=part_of(item), title_en=doc,
             title_zh=marker.kwargs.get("zh", doc) if marker else doc, points=points,
             duration=call.duration)
         short = marker.kwargs.get("short") if marker else None

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from . import results
-from .plugin import GraderPlugin, checks_dir, environment_for_pytest, part_of
+from .plugin import GraderPlugin, check_id, checks_dir, environment_for_pytest, part_of
 from .settings import PARTS, RunSettings
 
 #: Last-resort stop per check (seconds). Every wait in a check has its own, much shorter,
@@ -87,7 +87,7 @@ def list_checks(lang="en", keyword=None, parts=None):
         marker = item.get_closest_marker("check")
         doc = (item.function.__doc__ or "").strip().splitlines()[0]
         title = marker.kwargs.get("zh", doc) if lang == "zh" else doc
-        lines.append("%-34s %4s  %s" % (item.name.replace("test_", "", 1),
+        lines.append("%-34s %4s  %s" % (check_id(item),
                                         marker.kwargs.get("points", "?"), title))
     return lines
 

@@ -3,7 +3,7 @@
 A check is one plain pytest function::
 
     @pytest.mark.check(points=7, zh="你的客户端能……吗?")
-    def test_client_does_something(lab):
+    def check_client_does_something(lab):
         \"\"\"Does your client do something?\"\"\"
         ...
 

@@ -20,7 +20,7 @@ def p2p_server_with_client(lab):
 
 @pytest.mark.check(points=6, short=("打印客户端的地址", "prints the client's address"),
                    zh="p2p 模式下, 你的服务器能接受客户端的连接并打印它的地址吗?")
-def test_p2p_announces_client(lab):
+def check_p2p_announces_client(lab):
     """In p2p mode, does your server accept a client and print its address?"""
     server, client = p2p_server_with_client(lab)
     printed(server, relay_pattern(client.address),
@@ -33,7 +33,7 @@ def test_p2p_announces_client(lab):
                    zh="p2p 模式下, 你的服务器会打印客户端发来的每一条消息吗?", parts=[
     Part("first_message", 3, "第一条消息被打印", "the first message is printed"),
     Part("more_messages", 3, "之后的每一条也被打印", "every later message is printed too")])
-def test_p2p_prints_messages(lab):
+def check_p2p_prints_messages(lab):
     """In p2p mode, does your server print every message the client sends?"""
     server, client = p2p_server_with_client(lab)
     with lab.part("first_message"):
@@ -56,7 +56,7 @@ def test_p2p_prints_messages(lab):
                    zh="p2p 模式下, 你的服务器能把键盘输入的每一行发给客户端吗?", parts=[
     Part("first_line", 3, "输入的第一行到达客户端", "the first line typed reaches the client"),
     Part("more_lines", 3, "之后的每一行也都到达", "every later line arrives too")])
-def test_p2p_sends_typed_lines(lab):
+def check_p2p_sends_typed_lines(lab):
     """In p2p mode, does your server send every line you type to the client?"""
     server, client = p2p_server_with_client(lab)
     with lab.part("first_line"):
@@ -76,7 +76,7 @@ def test_p2p_sends_typed_lines(lab):
     Part("closes", 3, "关闭这个连接", "it closes the connection"),
     Part("announces", 3, "打印客户端离开的提示", "it prints that the client left"),
     Part("ends", 1, "服务器程序结束", "the server ends")])
-def test_p2p_q_ends_chat(lab):
+def check_p2p_q_ends_chat(lab):
     """When the client sends q, does your server close the connection, announce it and end?"""
     server, client = p2p_server_with_client(lab)
     warm_up(lab, client, server, "hello, see you soon")
@@ -102,7 +102,7 @@ def test_p2p_q_ends_chat(lab):
                    zh="客户端不发 q 直接断开时, 你的服务器能正常停下吗 (不刷屏、不崩溃)?", parts=[
     Part("clean", 4, "不刷屏、不崩溃", "no flood and no crash"),
     Part("ends", 1, "服务器程序结束", "the server ends")])
-def test_p2p_abrupt_disconnect(lab):
+def check_p2p_abrupt_disconnect(lab):
     """When the client disconnects without q, does your server stop cleanly (no flood, no crash)?"""
     server, client = p2p_server_with_client(lab)
     warm_up(lab, client, server, "hello, then gone")

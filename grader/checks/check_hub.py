@@ -83,7 +83,7 @@ def relayed(lab, sender, receivers, text, zh, en):
                    zh="hub 模式下, 你的服务器会把消息转发给其他每一个客户端, 并标明发送者吗?", parts=[
     Part("delivered", 5, "每条消息都到达其他每一个客户端", "every message reaches every other client"),
     Part("sender_prefix", 2, "转发的消息以发送者的地址开头", "each relay starts with its sender's address")])
-def test_hub_relays_to_others(lab):
+def check_hub_relays_to_others(lab):
     """In hub mode, does your server relay each message to every other client, with its sender's address?"""
     server = lab.start_server("hub")
     a, b, c = room(lab, server, ["A", "B", "C"])
@@ -106,7 +106,7 @@ def test_hub_relays_to_others(lab):
 
 @pytest.mark.check(points=4, short=("不发回给发送者", "never back to the sender"),
                    zh="hub 模式下, 消息不会被发回给发送者自己吗 (聊天室里两个人和三个人时)?")
-def test_hub_not_back_to_sender(lab):
+def check_hub_not_back_to_sender(lab):
     """In hub mode, does your server keep a message from going back to its sender (two in the room, then three)?"""
     server = lab.start_server("hub")
     a, b = room(lab, server, ["A", "B"])
@@ -127,7 +127,7 @@ def test_hub_not_back_to_sender(lab):
 
 @pytest.mark.check(points=5, short=("多人同时说话: 各一次、按顺序", "many talking: once each, in order"),
                    zh="几个客户端同时说话时, 每条消息都正好转发一次、顺序不乱吗?")
-def test_hub_many_talking(lab):
+def check_hub_many_talking(lab):
     """When several clients talk at once, does every message reach every other client once, in order?"""
     server = lab.start_server("hub")
     peers = room(lab, server, ["A", "B", "C", "D"])
@@ -175,7 +175,7 @@ def test_hub_many_talking(lab):
     Part("notice", 3, "其他人收到写着离开者地址的通知", "the others get a notice naming who left"),
     Part("closed", 1, "离开者的连接被关闭", "the leaver's connection is closed"),
     Part("room_works", 1, "之后聊天室照常转发", "the room goes on relaying")])
-def test_hub_q_departure(lab):
+def check_hub_q_departure(lab):
     """When a client sends q, are the others told who left, and does the room keep working?"""
     server = lab.start_server("hub")
     a, b, c = room(lab, server, ["A", "B", "C"])
@@ -196,7 +196,7 @@ def test_hub_q_departure(lab):
     Part("notice", 2, "其他人收到写着离开者地址的通知", "the others get a notice naming who left"),
     Part("no_flood", 1, "没有刷屏 (没有空消息转发)", "no flood (no empty relays, no endless output)"),
     Part("room_works", 1, "之后聊天室照常转发", "the room goes on relaying")])
-def test_hub_abrupt_departure(lab):
+def check_hub_abrupt_departure(lab):
     """When a client disconnects without q, are the others told, with no flood, and does the room keep working?"""
     server = lab.start_server("hub")
     a, b, c = room(lab, server, ["A", "B", "C"])
@@ -224,7 +224,7 @@ def test_hub_abrupt_departure(lab):
 
 @pytest.mark.check(points=3, short=("聊天时同时加入和离开", "joins and leaves while talking"),
                    zh="别人正在聊天时, 新客户端能同时加入 (和离开) 吗?")
-def test_hub_join_while_talking(lab):
+def check_hub_join_while_talking(lab):
     """Can clients join at the same moment, and leave, while others are talking?"""
     server = lab.start_server("hub", max_clients=JOINERS + 4)
     a, b = room(lab, server, ["A", "B"], filler=FILLER)
@@ -396,7 +396,7 @@ class Talker:
                    zh="聊天室满了 (最大客户端数量) 时, 新来的客户端会被拒绝, 有人离开后位置又能用吗?", parts=[
     Part("turned_away", 1, "第三个客户端被拒绝, 里面的两人照常聊天", "a third client is turned away, the two inside go on"),
     Part("place_reused", 1, "有人离开后, 新来的客户端能进来", "after someone leaves, a newcomer gets in")])
-def test_hub_room_full(lab):
+def check_hub_room_full(lab):
     """When the room is full, is a newcomer turned away, and is a place given back when someone leaves?"""
     server = lab.start_server("hub", max_clients=2)
     a, b = room(lab, server, ["A", "B"])

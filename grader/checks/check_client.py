@@ -35,7 +35,7 @@ def typed_reaches(lab, client, echo, line, zh, en, hints):
                    zh="你的客户端能连上服务器, 并把键盘输入的每一行发出去吗?", parts=[
     Part("first_line", 4, "输入的第一行到达服务器", "the first line typed reaches the server"),
     Part("more_lines", 3, "之后的每一行也都到达", "every later line arrives too")])
-def test_client_sends_typed_line(lab):
+def check_client_sends_typed_line(lab):
     """Does your client connect to the server and send every line you type?"""
     echo = lab.echo_server()
     client = connected_client(lab, echo)
@@ -55,7 +55,7 @@ def test_client_sends_typed_line(lab):
                    zh="你的客户端会打印服务器发来的每一条消息吗?", parts=[
     Part("first_message", 4, "第一条消息被打印", "the first message is printed"),
     Part("more_messages", 3, "之后的每一条也被打印", "every later message is printed too")])
-def test_client_prints_received(lab):
+def check_client_prints_received(lab):
     """Does your client print every message the server sends?"""
     client, server = client_with_peer(lab)
     with lab.part("first_message"):
@@ -74,7 +74,7 @@ def test_client_prints_received(lab):
                    zh="在聊天室里, 你的客户端能和别的客户端互相收发消息吗?", parts=[
     Part("sends", 3, "你输入的消息到达另一个客户端", "what you type reaches the other client"),
     Part("receives", 3, "另一个客户端的消息被打印", "the other client's message is printed")])
-def test_client_in_hub(lab):
+def check_client_in_hub(lab):
     """In a chat room, do your client and another client see each other's messages?"""
     hub = lab.hub_server()
     # The other client is in the room first, so the hub's notice of the student's join goes
@@ -101,7 +101,7 @@ def test_client_in_hub(lab):
     Part("q_sent", 3, "q 发给了服务器", "q reaches the server"),
     Part("closed", 3, "连接被关闭", "the connection is closed"),
     Part("ends", 2, "客户端程序结束", "the client ends")])
-def test_client_q_ends_chat(lab):
+def check_client_q_ends_chat(lab):
     """Does typing q send q, close the connection and end your client?"""
     client, server = client_with_peer(lab)
     warm_up(lab, server, client, "ping before the end")
@@ -135,7 +135,7 @@ def test_client_q_ends_chat(lab):
     Part("stops", 3, "接收循环停下 (不刷屏)", "the receive loop stops (no flood)"),
     Part("reports_end", 2, "告诉用户聊天结束了", "it tells the user the chat is over"),
     Part("ends", 1, "客户端程序结束", "the client ends")])
-def test_client_server_closes_first(lab):
+def check_client_server_closes_first(lab):
     """When the server closes first, does your client report the end and stop (no flood, no hang)?"""
     client, server = client_with_peer(lab)
     warm_up(lab, server, client, "the server says goodbye")
@@ -163,7 +163,7 @@ def test_client_server_closes_first(lab):
 
 @pytest.mark.check(points=3, short=("中文原样收发", "Chinese both ways, intact"),
                    zh="中文能原样经过你的客户端吗 (发送和接收)?")
-def test_client_chinese(lab):
+def check_client_chinese(lab):
     """Does Chinese text go through your client intact, both ways?"""
     echo = lab.echo_server()
     client = connected_client(lab, echo)
@@ -182,7 +182,7 @@ def test_client_chinese(lab):
 
 @pytest.mark.check(points=3, short=("拆开到达的汉字", "a character split across two recvs"),
                    zh="一个汉字被拆成两段到达时, 你的客户端能正确打印吗?")
-def test_client_split_character(lab):
+def check_client_split_character(lab):
     """Does your client print a Chinese character that arrives split across two recv calls?"""
     client, server = client_with_peer(lab)
     first, rest = "你".encode("utf-8")[:1], "你".encode("utf-8")[1:]

@@ -105,15 +105,22 @@ def test_a_peer_that_cannot_start_is_a_grader_error_never_the_students_zero(monk
 
 
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="reads /proc")
-def test_no_student_process_outlives_the_grading():
+def test_no_student_process_outlives_the_grading(tmp_path, monkeypatch):
     import os
+    import tempfile
+    # This run's scratch folder (its programs' notes files) is under tmp_path, which tells
+    # its programs from those of other graders running at the same time.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     grade(ROOT / "reference" / "chat_client.py", ROOT / "reference" / "chat_server.py",
           keyword="q_ or abrupt")
+    ours = ("SOCKET_LAB_NOTES=" + str(tmp_path)).encode()
     leftovers = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as cmdline:
-                if b"_launch.py" in cmdline.read():
+                launched = b"_launch.py" in cmdline.read()
+            with open("/proc/%s/environ" % pid, "rb") as environ:
+                if launched and any(v.startswith(ours) for v in environ.read().split(b"\0")):
                     leftovers.append(pid)
         except OSError:
             pass

@@ -37,7 +37,7 @@ import zipfile
 from pathlib import Path
 
 from . import _sandbox
-from .lab import LAUNCHER
+from .student import LAUNCHER
 from .settings import PortRange, RunSettings, launcher_env
 from .process import ChildProcess
 from .report import write_atomic

@@ -1,23 +1,18 @@
-"""The stage a check plays on: the student's programs, the grader's peers, and the evidence.
+"""The stage a check plays on: the student's programs, the grader's peers, the evidence.
 
-    Finding         a check's verdict that the student's code is wrong (an AssertionError
-                    carrying a summary in both languages, what was expected and got, and
-                    hint ids); ``fail(...)`` raises one
-    StudentProgram  the student's file running through ``_launch.py``, each prompt answered
-                    when the program reads its line (grader/prompts.py decides which prompt
-                    a read answers) and its notes collected
-    ClassroomServer an instructor server (echo or hub) running in this process on
-                    127.0.0.1:0, telling us who joined and what it read
-    Lab             one check's world: it starts all of the above, records what the grader
-                    sent, and at the end of the check kills and closes every one of them
+    Lab             one check's world: it starts the student's programs
+                    (grader/student.py), scripted peers and listeners (grader/peers.py) and
+                    classroom servers (grader/classroom_adapter.py), records what the grader
+                    did, and at the end of the check kills and closes every one of them
 
 Theory of operation
 -------------------
 A check never sleeps. Every step waits for an event with a deadline: a read of stdin after a
 prompt (answered at once by a thread watching the output), a connection registered by a
 classroom server, bytes at a peer, the student's process ending. When a wait fails, the
-check raises a :class:`Finding` whose text says what was sent, expected and got; the
-pytest plugin adds the transcripts, the end of the student's output and the hints.
+check raises a :class:`grader.findings.Finding` whose text says what was sent, expected
+and got; the pytest plugin adds the transcripts, the end of the student's output and the
+hints.
 
 A program that does not start (it spins, or waits for input the grader cannot answer)
 would cost every check a full deadline. So the first such failure for a file and mode is
@@ -26,31 +21,23 @@ remembered and later checks that need the same start fail at once with the same 
 
 import collections
 import contextlib
-import json
-import re
 import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from reference.echo_server import EchoServer
-from reference.hub_server import HubServer
-from reference._instructor import serve_in_thread
+from classroom.echo_server import EchoServer
+from classroom.hub_server import HubServer
 
-from . import _sandbox, timeouts
-from .peers import TRANSCRIPT_WORDS, Listener, Peer, Ports, drain, trimmed
-from .process import ChildProcess, WaitTimeout, has_traceback
-from .settings import RunSettings, launcher_env
-from . import prompts
-from .prompts import EXPECTED_PROMPTS
+from . import _sandbox, prompts, timeouts
+from .classroom_adapter import ClassroomServer
+from .findings import STUDENT_FAILURES, Finding, say
+from .matching import address_pattern
+from .peers import Listener, Peer, Ports, drain, trimmed
+from .process import WaitTimeout
+from .student import StudentProgram
 
-LAUNCHER = Path(__file__).resolve().parent / "_launch.py"
 LOOPBACK = "127.0.0.1"
-
-#: Output beyond this many characters (on one stream) is a flood: the program is killed at
-#: once and the check reports it. Honest output in any check is a few kilobytes.
-FLOOD_KILL_CHARS = 4 * 1024 * 1024
 
 #: Output growth that counts as a flood within one check's observation window (an empty
 #: message printed in a loop passes this in milliseconds).
@@ -68,273 +55,6 @@ JOIN_ATTEMPTS = 3
 SETTLE_WAIT = 0.25
 SETTLE_POLL = 0.001
 
-#: At most this many prompts are answered per program (a re-prompt loop ends here).
-MAX_ANSWERS = 20
-
-
-class Finding(AssertionError):
-    """The student's code did something wrong (as opposed to a failure of the grader).
-
-    Args:
-        zh, en: one sentence saying what went wrong.
-        expected, got: what should have happened and what did: a ``(zh, en)`` pair made
-            with :func:`say`, or a plain str for data that reads the same in both
-            languages (the repr of bytes received, say); trimmed by callers.
-        hints: hint ids, most likely first (see grader.hints).
-        details: detail text per hint id.
-        start: True when the program never got to the point the check needed (it ended
-            or got stuck at start-up): one such cause fails many checks the same way.
-    """
-
-    def __init__(self, zh, en, expected="", got="", hints=(), details=None, start=False):
-        super().__init__(en)
-        self.zh, self.en = zh, en
-        self.expected, self.got = expected, got
-        self.hints = list(hints)
-        self.details = dict(details or {})
-        self.start = start
-
-    def summary(self, lang):
-        return self.zh if lang == "zh" else self.en
-
-    def text(self, name, lang):
-        """``expected`` or ``got`` in ``lang``."""
-        return in_lang(getattr(self, name), lang)
-
-
-#: What a student's program causes when it is wrong: a Finding or a missed wait (both
-#: AssertionErrors), or a connection it broke. Anything else in a check is the grader's.
-STUDENT_FAILURES = (AssertionError, ConnectionError)
-
-
-def say(zh, en):
-    """A text in both languages, for ``expected`` and ``got``."""
-    return (zh, en)
-
-
-def in_lang(value, lang):
-    """``value`` in ``lang``: a ``say(zh, en)`` pair picks one, a str is the same in both."""
-    if isinstance(value, tuple):
-        return value[0] if lang == "zh" else value[1]
-    return value
-
-
-def fail(zh, en, expected="", got="", hints=(), details=None):
-    raise Finding(zh, en, expected, got, hints, details)
-
-
-# ------------------------------------------------------------------- the student's program
-
-class StudentProgram:
-    """A student's file running as a child process, each prompt answered when it is read.
-
-    ``answers`` maps a prompt kind (``ip``, ``port``, ``mode``, ``max``) to the reply. The
-    launcher announces every read of stdin in the output (``SOCKET_LAB_STDIN_SIGNAL``); a
-    watcher thread follows the output and, at each read, types the reply to the last prompt
-    printed since the previous read (grader/prompts.py). So a program that reorders or
-    drops prompts is still graded, and one that prints a prompt it never reads (the course
-    framework's IP prompt) gets no answer it would take for the next one.
-
-    ``seen``: prompt kinds printed, in order (read or not); ``asked``: those answered, in
-    order; ``typed``: every line typed, answers and chat lines.
-    """
-
-    def __init__(self, path, role, answers, notes_path, settings=None):
-        self.path = Path(path).resolve()
-        self.role = role  # "client" or "server"
-        self.answers = {key: str(value) for key, value in answers.items()}
-        self.seen = []  # prompt kinds printed, in order, read or not
-        self.asked = []  # prompt kinds answered, in order
-        self.started = False  # it connected / accepted a connection
-        self.typed = []  # every line typed, prompts' answers included
-        self.notes_path = notes_path
-        self._stdin_lock = threading.Lock()
-        settings = settings or RunSettings(client=self.path, server=self.path)
-        self.process = ChildProcess(
-            [self.path], cwd=str(self.path.parent), launcher=LAUNCHER,
-            python=settings.python, env=launcher_env(settings, notes_path),
-            flood_limit=FLOOD_KILL_CHARS)
-        self._watcher = threading.Thread(target=self._answer_prompts, daemon=True,
-                                         name="prompts of %s" % self.path.name)
-        self._watcher.start()
-
-    # -- prompts ---------------------------------------------------------------------
-    def _answer_prompts(self):
-        """Watcher thread: follow stdout and its read requests; answer each read."""
-        capture = self.process.stdout
-        heard, position, reads = prompts.NOTHING_HEARD, 0, 0
-        with capture.changed:  # released while waiting: the reader appends meanwhile
-            while len(heard.asked) < MAX_ANSWERS:
-                # One look at both under the lock: every request's text is already held.
-                new, end = capture.text_since(position)
-                requests, reads = capture.read_requests_since(reads)
-                for piece, read in prompts.split_at_reads(new, end, requests):
-                    heard = self._hear(heard, piece, read)
-                position = end
-                if capture.closed or len(heard.asked) >= MAX_ANSWERS:
-                    return
-                capture.changed.wait(timeouts.CHECK)
-
-    def _hear(self, heard, text, read):
-        heard, kind = prompts.hear(heard, text, read)
-        self.seen, self.asked = list(heard.seen), list(heard.asked)
-        if kind is not None and len(heard.asked) <= MAX_ANSWERS:
-            self.type(self.answers.get(kind, LOOPBACK if kind == "ip" else ""))
-        return heard
-
-    def prompts_changed(self):
-        """The given prompts this program never printed, or printed out of order (``""`` if
-        none, or if the program never got far enough to tell). Judged by what it printed,
-        read or not: the framework's IP prompt, printed and never read, is in its place."""
-        got_going = self.started or (not self.running and not has_traceback(self.stderr))
-        if not got_going:
-            return ""
-        return prompts.prompts_changed(EXPECTED_PROMPTS[self.role], self.seen, self.started)
-
-    # -- input and output --------------------------------------------------------------
-    def type(self, line):
-        """Type one line on the program's stdin."""
-        with self._stdin_lock:
-            self.typed.append(line)
-            return self.process.write_line(line)
-
-    @property
-    def stdout(self):
-        return self.process.stdout.text
-
-    @property
-    def stderr(self):
-        return self.process.stderr.text
-
-    def output_mark(self):
-        """A position in stdout, for waits that look only at what comes after it."""
-        return self.process.stdout.total_chars
-
-    def output_size(self):
-        return self.process.stdout.total_chars + self.process.stderr.total_chars
-
-    def wait_output(self, pattern, timeout=timeouts.CHECK, since=0):
-        """True once ``pattern`` (str or regex) appeared on stdout (after position
-        ``since``, see ``output_mark``); False at the deadline or when the program ended
-        without printing it."""
-        try:
-            self.process.wait_for(pattern, timeout, since=since)
-            return True
-        except WaitTimeout:
-            return False
-
-    def wait_exit(self, timeout=timeouts.EXIT_BAR):
-        """The exit status once the program ended, or None if it still runs at the deadline."""
-        status = self.process.wait_exit(timeout)
-        if status is not None:
-            self.process.drain()
-        return status
-
-    @property
-    def running(self):
-        return self.process.proc.poll() is None
-
-    @property
-    def flooded(self):
-        return self.process.flooded
-
-    def notes(self):
-        """The launcher's notes: dicts with a ``kind`` (see ``_launch.py``)."""
-        try:
-            with open(self.notes_path, encoding="utf-8") as lines:
-                return [json.loads(line) for line in lines if line.strip()]
-        except (OSError, ValueError):
-            return []
-
-    def kill(self):
-        self.process.kill()
-        self._watcher.join(timeouts.CHECK)
-
-
-# ------------------------------------------------------------------- classroom servers
-
-class ClassroomServer:
-    """An instructor server (echo or hub) on 127.0.0.1:0 in this process, observed.
-
-    The grader's echo and hub peers run the instructor servers' own code, so what a student
-    meets in the grader is what they meet in class.
-    """
-
-    def __init__(self, server_class):
-        self._changed = threading.Condition()
-        self.joined = []        # (ip, port) of each client that joined, in order
-        self.left = []          # (ip, port) of each client that left, in order
-        self.read = {}          # (ip, port) -> bytes read from that client
-        observer = self
-
-        class Observed(server_class):
-            def on_join(self, client):
-                super().on_join(client)
-                with observer._changed:
-                    observer.joined.append(tuple(client.addr))
-                    observer._changed.notify_all()
-
-            def on_leave(self, client, reason):
-                super().on_leave(client, reason)
-                with observer._changed:
-                    observer.left.append(tuple(client.addr))
-                    observer._changed.notify_all()
-
-        self.log = []
-        self.events = collections.deque(maxlen=200)  # (time, addr, "recv"|"sent", bytes)
-        self.kind = server_class.NAME
-        self.thread = serve_in_thread(Observed(
-            host=LOOPBACK, port=0, log=self.log.append, recorder=self._record))
-        self.port = self.thread.port
-
-    def _record(self, timestamp, addr, direction, data):
-        self.events.append((timestamp, tuple(addr), "recv" if direction == "recv" else "sent",
-                            bytes(data[:200])))
-        if direction == "recv":
-            with self._changed:
-                key = tuple(addr)
-                self.read[key] = self.read.get(key, b"") + data
-                self._changed.notify_all()
-
-    def _wait(self, condition, timeout):
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not condition():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
-            return True
-
-    def wait_joined(self, count=1, timeout=timeouts.CHECK):
-        return self._wait(lambda: len(self.joined) >= count, timeout)
-
-    def wait_read(self, text, timeout=timeouts.CHECK):
-        """True once ``text`` (as UTF-8) arrived from some client."""
-        needle = text.encode("utf-8")
-        return self._wait(lambda: any(needle in data for data in self.read.values()), timeout)
-
-    def read_from(self, address):
-        return self.read.get(tuple(address), b"")
-
-    def describe(self, zero=None, entries=12, lang="en"):
-        """The server's log and its last events; times are seconds since ``zero``."""
-        events = list(self.events)[-entries:]
-        start = zero if zero is not None else events[0][0] if events else 0.0
-        words = TRANSCRIPT_WORDS["zh" if lang == "zh" else "en"]
-        head = ("%s (%s:%d) 的日志:" if lang == "zh" else "%s on %s:%d; log:")
-        lines = [head % (self.kind, LOOPBACK, self.port)]
-        lines += ["  " + line for line in self.log[-6:]]
-        lines += ["  %+8.3fs %s %s %s" % (stamp - start, address, words[direction],
-                                          trimmed(data, 120))
-                  for stamp, address, direction, data in events]
-        return "\n".join(lines)
-
-    def stop(self):
-        self.thread.stop()
-
-
-# ------------------------------------------------------------------------------ the lab
 
 class Lab:
     """One check's world. ``Lab(...)`` is made by the ``lab`` fixture; ``close()`` ends
@@ -516,7 +236,7 @@ class Lab:
     def wait_taken_in(self, server, peer, mark):
         """Wait until ``server`` announced ``peer`` (False if the peer's connection ended
         first), then until the server's threads are all blocked again."""
-        pattern = relay_pattern(peer.address)
+        pattern = address_pattern(peer.address)
         deadline = time.monotonic() + (timeouts.RELAY if server.announces else 0.0)
         while True:
             if server.wait_output(pattern, timeout=START_SLICE, since=mark):
@@ -618,12 +338,3 @@ def _settle(pid):
         # No event says "all threads are blocked": this is a poll with a deadline.
         time.sleep(SETTLE_POLL)
     return False
-
-
-def relay_pattern(address):
-    """A regex that finds ``address`` as the lab's programs print it, tolerantly:
-    ``('127.0.0.1', 51234)``, ``127.0.0.1:51234``, ``('127.0.0.1',51234)`` or in words,
-    ``IP: 127.0.0.1 端口: 51234``."""
-    ip, port = address[0], address[1]
-    # Between the two: a few separators, or a few words ("IP: 127.0.0.1 端口: 51140").
-    return re.compile(r"%s(?:\W{1,4}|[^\d\n]{1,16}?)%d(?!\d)" % (re.escape(ip), port))

@@ -24,7 +24,7 @@ import pytest
 
 from . import _sandbox, diagnose, results, scoring
 from .settings import PARTS
-from .lab import STUDENT_FAILURES, Finding, in_lang
+from .findings import STUDENT_FAILURES, Finding, in_lang
 from .peers import Ports, trimmed
 
 #: pytest's own state of a grading run: the plugin in ``config.stash``, each check's Lab

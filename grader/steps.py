@@ -6,17 +6,11 @@ free text. Every ``expected`` and ``got`` is written in both languages (``say``)
 report reads in one.
 """
 
-import re
-
 from . import timeouts
-from .lab import FLOOD_CHARS, fail, relay_pattern, say
+from .findings import fail, say
+from .lab import FLOOD_CHARS
 from .peers import drain, trimmed
 from .process import WaitTimeout
-
-#: Words that say "the chat is over" / "someone left", in the lab's Chinese or in English
-#: (the original framework's variants included: 已下线, 离开了聊天室, 服务器已断开连接).
-END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|(?i:\b(?:end|ended|closed|disconnected|left|"
-                       r"quit|exit|offline)\b)")
 
 #: Lines a check types or sends after the first: one holds the letter q inside words,
 #: which is not a quit (only a line that is exactly q is).
@@ -143,17 +137,3 @@ def room(lab, server, names, filler=None):
     """Connect one peer per name to the student's chat room, one after the other at
     classroom pace (see Lab.join)."""
     return [lab.join(server, name, filler=filler) for name in names]
-
-
-def relay_of(sender, text):
-    """A regex for a relay of ``text`` from ``sender``: its address, a few characters of
-    separator (`` : ``, a full-width ``：``), then the text."""
-    return re.compile(r"%s[^\n]{0,8}?%s" % (relay_pattern(sender.address).pattern,
-                                            re.escape(text)))
-
-
-def departure_notice(address):
-    """A regex for a notice that ``address`` left, in either order of address and word."""
-    name = relay_pattern(address).pattern
-    return re.compile(r"%s[^\n]{0,40}?(?:%s)|(?:%s)[^\n]{0,40}?%s"
-                      % (name, END_WORDS.pattern, END_WORDS.pattern, name))

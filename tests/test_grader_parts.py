@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from grader import diagnose
-from grader.lab import Lab, StudentProgram
+from grader.lab import Lab
+from grader.student import StudentProgram
 from grader.settings import RunSettings
 from grader import process
 from grader.process import STDIN_SENTINEL, Capture, _Counter, _pump

@@ -10,12 +10,13 @@ import socket
 import pytest
 
 from grader import timeouts
-from grader.lab import fail, say
+from grader.findings import fail, say
+from grader.matching import END_WORDS
 from grader.peers import trimmed
 from grader.process import WaitTimeout, has_traceback
 from grader.scoring import Part
 from grader.steps import (
-    END_WORDS, MORE_LINES, client_with_peer, connected_client, ends, no_flood, peer_gets,
+    MORE_LINES, client_with_peer, connected_client, ends, no_flood, peer_gets,
     peer_sees_end, printed, send_and_printed, warm_up)
 
 

@@ -4,12 +4,13 @@ clients), then connects to it as the one client."""
 import pytest
 
 from grader import timeouts
-from grader.lab import fail, relay_pattern, say
+from grader.findings import fail, say
+from grader.matching import END_WORDS, address_pattern
 from grader.peers import trimmed
 from grader.process import has_traceback
 from grader.scoring import Part
 from grader.steps import (
-    END_WORDS, MORE_LINES, ends, no_flood, peer_gets, peer_sees_end, printed, quits_on,
+    MORE_LINES, ends, no_flood, peer_gets, peer_sees_end, printed, quits_on,
     send_and_printed, warm_up)
 
 
@@ -23,7 +24,7 @@ def p2p_server_with_client(lab):
 def check_p2p_announces_client(lab):
     """In p2p mode, does your server accept a client and print its address?"""
     server, client = p2p_server_with_client(lab)
-    printed(server, relay_pattern(client.address),
+    printed(server, address_pattern(client.address),
             zh="客户端连上后, 服务器没有打印它的地址 %s。" % client.addr,
             en="After the client connected, your server did not print its address %s." % client.addr,
             hints=["no-announce"])

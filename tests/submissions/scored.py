@@ -87,7 +87,7 @@ SCORED = [
         why="p2p and hub print '客户端IP: 127.0.0.1 端口: <port> 已成功连接!' on a connection; the p2p "
             "message lines, the hub relays '<addr> : <text>' and the notices are the reference's. "
             "p2p_announces_client must find ip and port with words between them (the current "
-            "relay_pattern, ip\\W{1,4}port, does not)."),
+            "address_pattern, ip\\W{1,4}port, does not)."),
     Scored(
         slug="ok-client-half-close", file="client", mistake=None,
         bug="on q send_msg sends q and calls shutdown(SHUT_WR) only; recv_msg goes on until the "

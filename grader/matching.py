@@ -1,0 +1,35 @@
+"""How the grader recognises what the lab's programs print: addresses, relays, notices.
+
+Pure functions from an address (and a text) to a regex; no sockets, processes or threads.
+They are tolerant by design: a program passes when it says the right thing in any of the
+ways real submissions say it, and fails only when it does not say it at all.
+"""
+
+import re
+
+#: Words that say "the chat is over" / "someone left", in the lab's Chinese or in English
+#: (the original framework's variants included: 已下线, 离开了聊天室, 服务器已断开连接).
+END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|(?i:\b(?:end|ended|closed|disconnected|left|"
+                       r"quit|exit|offline)\b)")
+
+
+def address_pattern(address):
+    """A regex that finds ``address`` as the lab's programs print it, tolerantly:
+    ``('127.0.0.1', 51234)``, ``127.0.0.1:51234``, ``('127.0.0.1',51234)`` or in words,
+    ``IP: 127.0.0.1 端口: 51234``."""
+    ip, port = address[0], address[1]
+    # Between the two: a few separators, or a few words ("IP: 127.0.0.1 端口: 51140").
+    return re.compile(r"%s(?:\W{1,4}|[^\d\n]{1,16}?)%d(?!\d)" % (re.escape(ip), port))
+
+
+def relay_of(address, text):
+    """A regex for a relay of ``text`` from ``address``: the address, a few characters of
+    separator (`` : ``, a full-width ``：``), then the text."""
+    return re.compile(r"%s[^\n]{0,8}?%s" % (address_pattern(address).pattern, re.escape(text)))
+
+
+def departure_notice(address):
+    """A regex for a notice that ``address`` left, in either order of address and word."""
+    name = address_pattern(address).pattern
+    return re.compile(r"%s[^\n]{0,40}?(?:%s)|(?:%s)[^\n]{0,40}?%s"
+                      % (name, END_WORDS.pattern, END_WORDS.pattern, name))

@@ -15,12 +15,14 @@ import time
 import pytest
 
 from grader import timeouts
-from grader.lab import FLOOD_CHARS, fail, relay_pattern, say
+from grader.findings import fail, say
+from grader.lab import FLOOD_CHARS
+from grader.matching import address_pattern, departure_notice, relay_of
 from grader.peers import Peer, drain, pump, trimmed
 from grader.process import WaitTimeout
 from grader.scoring import Part
 from grader.steps import (
-    departure_notice, no_flood, peer_gets, peer_sees_end, relay_of, room)
+    no_flood, peer_gets, peer_sees_end, room)
 
 #: Messages of the many-talkers check: each client sends this many, tagged.
 TALK_ROUNDS = 20
@@ -29,7 +31,7 @@ TALK_ROUNDS = 20
 #: TALK_SIZE bytes so that the room spends its time relaying (the peers count filler bytes
 #: instead of keeping them). The filler byte appears in no address, prefix or notice, so a
 #: talker's partner counts exactly the filler of the talk that reached it.
-JOINERS = 24
+JOINERS = 48
 BURST = 3
 TALK_STEP = 12
 TALK_LIMIT = (JOINERS + 8) * TALK_STEP
@@ -96,7 +98,7 @@ def check_hub_relays_to_others(lab):
     with lab.part("sender_prefix"):
         for sender, receivers, text in said:
             for other in receivers:
-                if not relay_of(sender, text).search(other.text):
+                if not relay_of(sender.address, text).search(other.text):
                     fail("转发给 %s 的消息没有以发送者 %s 的地址 %s 开头。" % (other.name, sender.name, sender.addr),
                          "The relay to %s does not start with the sender %s's address %s."
                          % (other.name, sender.name, sender.addr),
@@ -291,7 +293,7 @@ def announced(server, peers, mark):
     for peer in peers:
         left = deadline - time.monotonic()
         if not server.announces or left <= 0 or not server.wait_output(
-                relay_pattern(peer.address), timeout=left, since=mark):
+                address_pattern(peer.address), timeout=left, since=mark):
             server.announces = False
             return
 

@@ -1,0 +1,84 @@
+"""grader/matching.py: what counts as a program naming an address, relaying a message or
+announcing a departure. Pure functions over strings, tested in memory."""
+
+import pytest
+
+from grader.matching import END_WORDS, address_pattern, departure_notice, relay_of
+
+ADDRESS = ("127.0.0.1", 51234)
+
+
+@pytest.mark.parametrize("printed", [
+    "('127.0.0.1', 51234)加入了聊天室",
+    "('127.0.0.1',51234) joined",
+    "127.0.0.1:51234 连接建立成功",
+    "连接来自 IP: 127.0.0.1 端口: 51234",
+    "client 127.0.0.1 port 51234",
+])
+def test_an_address_is_found_however_it_is_printed(printed):
+    assert address_pattern(ADDRESS).search(printed)
+
+
+@pytest.mark.parametrize("printed", [
+    "('127.0.0.1', 512345)",        # a longer port that starts the same
+    "('127.0.0.1', 5123)",          # a shorter one
+    "('127.0.0.2', 51234)",         # another host
+    "127.0.0.1 and a long sentence before 51234",  # too many words between
+])
+def test_another_address_is_not_taken_for_it(printed):
+    assert not address_pattern(ADDRESS).search(printed)
+
+
+@pytest.mark.parametrize("received", [
+    "('127.0.0.1', 51234) : hello there",
+    "('127.0.0.1', 51234)：hello there",    # a full-width colon
+    "('127.0.0.1', 51234)说: hello there",
+])
+def test_a_relay_names_its_sender_then_the_text(received):
+    assert relay_of(ADDRESS, "hello there").search(received)
+
+
+@pytest.mark.parametrize("received", [
+    "hello there",                                    # no sender
+    "('127.0.0.1', 40000) : hello there",             # the wrong sender (the recipient)
+    "('127.0.0.1', 51234) said, long ago and far away: hello there",  # not its prefix
+    "('127.0.0.1', 51234) : hello\nthere",
+])
+def test_a_relay_without_its_sender_is_not_one(received):
+    assert not relay_of(ADDRESS, "hello there").search(received)
+
+
+def test_a_relay_matches_text_with_regex_characters_literally():
+    assert relay_of(ADDRESS, "1+1=2? (yes)").search("('127.0.0.1', 51234) : 1+1=2? (yes)")
+    assert not relay_of(ADDRESS, "a.c").search("('127.0.0.1', 51234) : abc")
+
+
+@pytest.mark.parametrize("notice", [
+    "('127.0.0.1', 51234)已经离开了",
+    "('127.0.0.1', 51234) 已下线",
+    "用户 ('127.0.0.1', 51234) 退出了聊天室",
+    "离开: 127.0.0.1:51234",                  # the word first
+    "127.0.0.1:51234 has left the room",
+    "client 127.0.0.1:51234 disconnected",
+])
+def test_a_departure_is_the_address_and_an_end_word_in_either_order(notice):
+    assert departure_notice(ADDRESS).search(notice)
+
+
+@pytest.mark.parametrize("text", [
+    "('127.0.0.1', 51234)加入了聊天室",        # a join is not a departure
+    "('127.0.0.1', 40000)已经离开了",           # someone else left
+    "('127.0.0.1', 51234) : I will leave soon",  # "leave" is not an end word, "left" is
+])
+def test_what_is_not_that_address_leaving(text):
+    assert not departure_notice(ADDRESS).search(text)
+
+
+@pytest.mark.parametrize("text, ends", [
+    ("聊天已结束", True), ("连接已断开", True), ("Chat ended.", True), ("offline", True),
+    ("Disconnected", True), ("我们下线了", True),
+    ("a quick question", False), ("blender", False), ("quitting time?", False),
+    ("the exit-ramp", True),   # a word on its own, as a TA would read it
+])
+def test_end_words_are_whole_words(text, ends):
+    assert bool(END_WORDS.search(text)) is ends

@@ -18,6 +18,7 @@ def run_grader(*args, timeout=120):
                           env=dict(__import__("os").environ, PYTHONIOENCODING="utf-8"))
 
 
+@pytest.mark.slow
 def test_reference_scores_full_marks_and_writes_gradescope_json(tmp_path):
     results = tmp_path / "out" / "results.json"
     run = run_grader("--reference", "--lang", "en", "--json", str(results))
@@ -31,6 +32,7 @@ def test_reference_scores_full_marks_and_writes_gradescope_json(tmp_path):
     assert sum(test["max_score"] for test in data["tests"]) == 100
 
 
+@pytest.mark.slow
 def test_skeleton_scores_zero_and_every_check_names_the_unfinished_todo():
     result = grade(ROOT / "skeleton" / "chat_client.py", ROOT / "skeleton" / "chat_server.py")
     assert result.score == 0 and result.max_score == 100
@@ -127,6 +129,7 @@ def test_no_student_process_outlives_the_grading(tmp_path, monkeypatch):
     assert leftovers == []
 
 
+@pytest.mark.slow
 def test_repeat_runs_every_check_again_and_says_whether_any_result_changed():
     run = run_grader("--reference", "-k", "client_sends or client_chinese", "--lang", "en",
                      "--repeat", "2")
@@ -136,6 +139,7 @@ def test_repeat_runs_every_check_again_and_says_whether_any_result_changed():
     assert run_grader("--repeat", "0").returncode == 2
 
 
+@pytest.mark.slow
 def test_part_selects_one_part_of_the_rubric_where_k_matches_names():
     client_only = list_checks(parts=["client"])
     assert client_only and all(line.startswith("client_") for line in client_only)
@@ -146,6 +150,7 @@ def test_part_selects_one_part_of_the_rubric_where_k_matches_names():
     assert run_grader("--part", "server").returncode == 2  # not a part: one line, status 2
 
 
+@pytest.mark.slow
 def test_a_stuck_start_is_waited_for_once_however_its_path_is_spelled(tmp_path):
     """The shortcut for a program that never gets going is keyed on the resolved path, so a
     relative path costs one wait too, not one per check."""

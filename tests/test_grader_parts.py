@@ -185,6 +185,7 @@ def test_a_prompt_printed_but_never_read_gets_no_answer(tmp_path):
         program.kill()
 
 
+@pytest.mark.slow
 def test_a_question_the_grader_cannot_answer_is_reported_plainly(tmp_path):
     client = tmp_path / "chat_client.py"
     client.write_text("name = input('请输入你的名字: ')\n", encoding="utf-8")

@@ -16,6 +16,9 @@ from tests.conftest import ROOT
 from tests.submissions.catalog import CLIENT_CHECKS, SERVER_CHECKS, VARIANTS
 from tests.submissions.scored import CHECK_POINTS, SCORED
 
+#: Each grades a whole submission (a few seconds, up to the deadlines of a broken one).
+pytestmark = pytest.mark.slow
+
 #: The issue's bound on grading one submission.
 GRADING_BOUND = 30.0
 

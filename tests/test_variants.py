@@ -66,6 +66,7 @@ def failures(result):
     (REFERENCE / "chat_client.py", SELECTORS_SERVER, "p2p_ or hub_", 60),
     (REFERENCE / "chat_client.py", ASYNCIO_HUB, "hub_", 30),
 ], ids=["selectors-client", "selectors-server", "asyncio-hub"])
+@pytest.mark.slow
 def test_variant_gets_full_marks(client, server, keyword, max_score):
     result = grade(client, server, keyword=keyword)
     assert result.max_score == max_score, [check.id for check in result.checks]

@@ -1,1 +1,6 @@
-"""Reference solutions of the lab and the instructor servers (echo on 10000, hub on 10001)."""
+"""The instructor's secret copy: the reference solutions (``chat_client.py``, ``chat_server.py``),
+the variants built differently (``variants/``) and the skeleton generator (``make_skeleton.py``).
+
+Never shipped: the Gradescope bundle and the students' kit hold ``grader/`` and ``classroom/``
+(the classroom servers), never this package (``tests/test_layout.py`` checks it).
+"""

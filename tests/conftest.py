@@ -9,7 +9,7 @@ import pytest
 
 from grader.peers import Peer, free_port
 from grader.process import ChildProcess
-from reference._instructor import InstructorServer
+from classroom.core import InstructorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ def listening_port(server):
 
 @pytest.fixture
 def instructor_server(spawn):
-    """``instructor_server("reference.hub_server", *options)``: a classroom server as a
+    """``instructor_server("classroom.hub_server", *options)``: a classroom server as a
     child process on 127.0.0.1 and a port the system picks, listening. Returns
     (process, port)."""
 

@@ -5,7 +5,7 @@ import pytest
 
 from grader import timeouts
 from grader.peers import pump
-from reference.echo_server import FULL_NOTICE, REPLY, EchoServer, serve_in_thread
+from classroom.echo_server import FULL_NOTICE, REPLY, EchoServer, serve_in_thread
 from tests.conftest import ReadRecorder
 
 #: Every test here runs with both of the servers' ways of writing (see write_path).

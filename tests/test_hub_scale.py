@@ -17,7 +17,7 @@ import pytest
 
 from grader import timeouts
 from grader.peers import Peer, pump
-from reference.hub_server import (
+from classroom.hub_server import (
     FULL_NOTICE,
     JOIN_NOTICE,
     LEAVE_NOTICE,

@@ -10,8 +10,8 @@ import pytest
 
 from grader import timeouts
 from grader.peers import drain, pump
-from reference._instructor import ClientConnection
-from reference.hub_server import (
+from classroom.core import ClientConnection
+from classroom.hub_server import (
     FULL_NOTICE,
     JOIN_NOTICE,
     LEAVE_NOTICE,

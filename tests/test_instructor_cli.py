@@ -11,13 +11,13 @@ import time
 import pytest
 
 from grader import timeouts
-from reference import echo_server, hub_server
-from reference._instructor import describe_listen_error
+from classroom import echo_server, hub_server
+from classroom.core import describe_listen_error
 from tests.conftest import ROOT
 
 SERVERS = [
-    pytest.param('reference.echo_server', echo_server.FULL_NOTICE, id='echo'),
-    pytest.param('reference.hub_server', hub_server.FULL_NOTICE, id='hub'),
+    pytest.param('classroom.echo_server', echo_server.FULL_NOTICE, id='echo'),
+    pytest.param('classroom.hub_server', hub_server.FULL_NOTICE, id='hub'),
 ]
 
 #: ``2026-11-26 16:30:01 hub server listening on 127.0.0.1:43777 (at most 200 clients)``
@@ -121,7 +121,7 @@ def test_signal_stops_cleanly_within_the_exit_bar(instructor_server, connect, mo
 def test_newcomer_beyond_max_clients_is_told_and_closed(instructor_server, connect, module, notice):
     server, port = instructor_server(module, '--max-clients', '1', '--quiet')
     first = connect(port)
-    if module == 'reference.echo_server':
+    if module == 'classroom.echo_server':
         first.send('hi')
         first.wait_for('收到: hi')    # answered, so counted
     # (the hub counts `first` before `late` anyway: it handles connections in accept order)
@@ -151,7 +151,7 @@ def test_listen_errors_read_as_one_line_saying_what_to_do(error, expected):
 
 
 def test_lan_addresses_leave_out_loopback_and_repeats(monkeypatch):
-    from reference import _instructor
+    from classroom import core as _instructor
 
     def fake_getaddrinfo(host, port, family=0, type=0):
         return [(family, type, 6, '', (address, 0))

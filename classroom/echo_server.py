@@ -2,15 +2,15 @@
 
 Students test their client against it before they have a server of their own::
 
-    python -m reference.echo_server                      # whole classroom, port 10000
-    python -m reference.echo_server --host 127.0.0.1     # this computer only
+    python -m classroom.echo_server                      # whole classroom, port 10000
+    python -m classroom.echo_server --host 127.0.0.1     # this computer only
 
-It is one ``InstructorServer`` (see ``reference._instructor`` for how connections,
+It is one ``InstructorServer`` (see ``classroom.core`` for how connections,
 decoding, limits and logging work); this module only decides the answer.
 """
 import sys
 
-from reference._instructor import InstructorServer, ServerThread, run_cli, serve_in_thread
+from .core import InstructorServer, ServerThread, run_cli, serve_in_thread
 
 __all__ = ['EchoServer', 'ServerThread', 'serve_in_thread', 'REPLY', 'FULL_NOTICE', 'main']
 
@@ -52,7 +52,7 @@ class EchoServer(InstructorServer):
 
 
 def main(argv=None):
-    return run_cli(EchoServer, 'python -m reference.echo_server',
+    return run_cli(EchoServer, 'python -m classroom.echo_server',
                    'Instructor echo server for the socket lab: answers every message with '
                    '"收到: <message>".', argv)
 

@@ -5,10 +5,10 @@ Every chunk a client sends is relayed as ``<addr> : <text>`` to every *other* cl
 leave, announced to the others as ``<addr>已经离开了``; a newcomer is announced as
 ``<addr>加入了聊天室``. ``<addr>`` is ``str((ip, port))`` of the client concerned::
 
-    python -m reference.hub_server                       # whole classroom, port 10001
-    python -m reference.hub_server --host 127.0.0.1      # this computer only
+    python -m classroom.hub_server                       # whole classroom, port 10001
+    python -m classroom.hub_server --host 127.0.0.1      # this computer only
 
-It is one ``InstructorServer`` (see ``reference._instructor`` for how connections,
+It is one ``InstructorServer`` (see ``classroom.core`` for how connections,
 decoding, limits, writing and logging work); this module only decides who hears what.
 A relay is the sender's prefix (``<addr> : ``, encoded once when it joins) followed by the
 very bytes it sent, so a message costs no decoding, formatting or encoding per recipient
@@ -16,7 +16,7 @@ or even per message.
 """
 import sys
 
-from reference._instructor import InstructorServer, ServerThread, run_cli, serve_in_thread
+from .core import InstructorServer, ServerThread, run_cli, serve_in_thread
 
 __all__ = ['HubServer', 'ServerThread', 'serve_in_thread',
            'RELAY', 'JOIN_NOTICE', 'LEAVE_NOTICE', 'FULL_NOTICE', 'QUIT', 'is_quit', 'main']
@@ -95,7 +95,7 @@ class HubServer(InstructorServer):
 
 
 def main(argv=None):
-    return run_cli(HubServer, 'python -m reference.hub_server',
+    return run_cli(HubServer, 'python -m classroom.hub_server',
                    'Instructor chat-room server for the socket lab: relays every message '
                    'as "<addr> : <message>" to all other clients.', argv)
 

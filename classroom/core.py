@@ -1,4 +1,4 @@
-"""Machinery shared by the instructor servers: one asyncio server, two behaviours.
+"""The server both classroom servers are made of: one asyncio server, two behaviours.
 
 Theory of operation
 ===================
@@ -13,9 +13,10 @@ do with a piece of text that arrived from a client. Everything else lives here::
 
     ClientConnection              one per accepted socket (an asyncio.BufferedProtocol);
                                   turns the transport's callbacks into the server's hooks
-    ServerThread / serve_in_thread   run a server on its own event loop in a background
-                                  thread, for synchronous callers (the grader, the tests)
-    run_cli                       the command line both servers share
+
+Around it: ``thread.py`` (``ServerThread`` / ``serve_in_thread``) runs a server on its own
+event loop in a background thread, for synchronous callers (the grader, the tests, the
+notebooks); ``cli.py`` (``run_cli``) is the command line both servers share.
 
 A subclass overrides the hooks ``on_join``, ``on_text`` (or ``on_chunk``, the same text
 as UTF-8 bytes) and ``on_leave`` (and, for flow control, ``on_write_paused`` /
@@ -109,15 +110,10 @@ room) is an ordinary event: logged, survived. Mistakes of whoever starts the ser
 busy port, a port needing privileges, an unknown host) end the program with one line
 that says what to do and exit status 1, never a traceback.
 """
-import argparse
 import asyncio
 import codecs
-import concurrent.futures
-import errno
-import signal
 import socket
 import sys
-import threading
 import time
 
 #: Bytes a client may have waiting in the server's buffer before it counts as not reading.
@@ -138,37 +134,7 @@ LISTEN_BACKLOG = 4096
 #: How long close() waits for connections to finish closing before it aborts them.
 CLOSE_TIMEOUT = 2.0
 
-#: How long ServerThread waits for a server to start or to stop.
-THREAD_TIMEOUT = 5.0
-
-# The errno values of "address in use", "not permitted" and "not my address": POSIX
-# names, plus the Winsock numbers that Windows reports for socket errors instead.
-_ADDRESS_IN_USE = {errno.EADDRINUSE, 10048}        # WSAEADDRINUSE
-_NOT_PERMITTED = {errno.EACCES, errno.EPERM, 10013}  # WSAEACCES (also Windows' reserved ranges)
-_NOT_AN_ADDRESS_HERE = {errno.EADDRNOTAVAIL, 10049}  # WSAEADDRNOTAVAIL
-
 _new_utf8_decoder = codecs.getincrementaldecoder('utf-8')
-
-#: Hosts that mean "every interface": the log then names the addresses students can use.
-WILDCARD_HOSTS = ('0.0.0.0', '::', '')
-
-
-def lan_addresses():
-    """This machine's own IPv4 addresses other than loopback, as far as its name says.
-
-    Asks the resolver only (no packet leaves the machine); may be empty, e.g. on a laptop
-    whose name resolves to 127.0.1.1 alone.
-    """
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM)
-    except OSError:
-        return []
-    found = []
-    for info in infos:
-        address = info[4][0]
-        if not address.startswith('127.') and address not in found:
-            found.append(address)
-    return found
 
 
 def stderr_log(message):
@@ -308,11 +274,6 @@ class InstructorServer:
         self.host, self.port = self._listener.sockets[0].getsockname()[:2]
         self._log('%s listening on %s:%d (at most %d clients)'
                   % (self.NAME, self.host, self.port, self.max_clients))
-        if self.host in WILDCARD_HOSTS:
-            addresses = lan_addresses()
-            if addresses:
-                self._log('students connect to %s, port %d'
-                          % (' or '.join(addresses), self.port))
 
     async def close(self):
         """Stop listening and close every connection; return the number closed."""
@@ -687,205 +648,3 @@ class InstructorServer:
     def _log_routine(self, message, routine=True):
         if not (routine and self.quiet):
             self._log(message)
-
-
-class ServerThread:
-    """Runs a server on its own event loop in a daemon thread, for synchronous code.
-
-    Use it as a context manager (``serve_in_thread`` starts it)::
-
-        with serve_in_thread(HubServer(port=0)) as srv:
-            sock = socket.create_connection(('127.0.0.1', srv.port))
-            ...
-        # here every client connection and the listening socket are closed
-
-    ``start()`` raises what the server's ``start()`` raised (OSError for a busy port).
-    """
-
-    def __init__(self, server, timeout=THREAD_TIMEOUT):
-        self.server = server
-        self.timeout = timeout
-        self._loop = None
-        self._stop_requested = None    # asyncio.Event, created on the server's loop
-        self._ready = threading.Event()
-        self._start_error = None
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name='%s thread' % server.NAME)
-
-    @property
-    def host(self):
-        return self.server.host
-
-    @property
-    def port(self):
-        return self.server.port
-
-    def start(self):
-        self._thread.start()
-        if not self._ready.wait(self.timeout):
-            raise RuntimeError('%s did not start within %.1f s' % (self.server.NAME, self.timeout))
-        if self._start_error is not None:
-            self._thread.join(self.timeout)
-            raise self._start_error
-        return self
-
-    def stop(self):
-        """Close every connection and the listening socket, then end the thread."""
-        if self._loop is None or not self._thread.is_alive():
-            return
-        self._loop.call_soon_threadsafe(self._stop_requested.set)
-        self._thread.join(self.timeout + CLOSE_TIMEOUT)
-        if self._thread.is_alive():
-            raise RuntimeError('%s did not stop within %.1f s'
-                               % (self.server.NAME, self.timeout + CLOSE_TIMEOUT))
-
-    def call(self, func, *args):
-        """Run ``func(*args)`` on the server's thread and return its result (or raise its error)."""
-        result = concurrent.futures.Future()
-
-        def run():
-            try:
-                result.set_result(func(*args))
-            except BaseException as error:  # handed over to the caller, who re-raises it
-                result.set_exception(error)
-
-        self._loop.call_soon_threadsafe(run)
-        return result.result(self.timeout)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def _run(self):
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.close()
-
-    async def _serve(self):
-        self._loop = asyncio.get_running_loop()
-        self._stop_requested = asyncio.Event()
-        try:
-            await self.server.start()
-        except BaseException as error:  # re-raised in the caller's thread by start()
-            self._start_error = error
-            return
-        finally:
-            self._ready.set()
-        try:
-            await self._stop_requested.wait()
-        finally:
-            await self.server.close()
-
-
-def serve_in_thread(server, timeout=THREAD_TIMEOUT):
-    """Start ``server`` in a background thread; returns the running ServerThread."""
-    return ServerThread(server, timeout).start()
-
-
-# -------------------------------------------------------------------- command line
-
-def _port_number(text):
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError('a port is a number from 0 to 65535, not %r' % text)
-    return int(text)
-
-
-def _positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError('a whole number of at least 1, not %r' % text)
-    return int(text)
-
-
-def build_parser(server_class, prog, description):
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument(
-        '--host', default='0.0.0.0',
-        help='address to listen on (default: 0.0.0.0, every network interface, so the whole '
-             'classroom can reach this server; --host 127.0.0.1 keeps it local to this computer)')
-    parser.add_argument(
-        '--port', type=_port_number, default=server_class.DEFAULT_PORT,
-        help='port to listen on (default: %(default)s; 0 picks a free port and logs it)')
-    parser.add_argument(
-        '--max-clients', type=_positive_int, default=DEFAULT_MAX_CLIENTS, metavar='N',
-        help='clients connected at once; later ones are told the server is full '
-             '(default: %(default)s)')
-    parser.add_argument(
-        '--quiet', action='store_true',
-        help='do not log every join and departure (starts, refusals, drops and errors still are)')
-    return parser
-
-
-def describe_listen_error(error, host, port):
-    """One line telling whoever started the server why it cannot listen, and what to do."""
-    where = '%s:%d' % (host, port)
-    if isinstance(error, socket.gaierror):
-        return 'error: cannot listen on %s: unknown host address (%s)' % (where, error.strerror)
-    if error.errno in _ADDRESS_IN_USE:
-        return ('error: port %d is already in use on %s (is this server already running?); '
-                'stop the other program or choose another port with --port' % (port, host))
-    if error.errno in _NOT_PERMITTED:
-        return ('error: not permitted to listen on %s (ports below 1024 need administrator '
-                'rights, and Windows reserves some ranges); choose another port with --port'
-                % where)
-    if error.errno in _NOT_AN_ADDRESS_HERE:
-        return ('error: cannot listen on %s: %s is not an address of this computer; '
-                'use --host 0.0.0.0 or one of its own addresses' % (where, host))
-    return 'error: cannot listen on %s: %s' % (where, error)
-
-
-def _stop_on_signals(loop, stopped):
-    """Let SIGINT (Ctrl-C) and SIGTERM finish ``stopped`` with the signal's name.
-
-    POSIX only: on Windows ``add_signal_handler`` does not exist, and Ctrl-C arrives as
-    KeyboardInterrupt out of ``run_until_complete``, which ``serve_until_stopped`` catches.
-    """
-    def stop(name):
-        if not stopped.done():
-            stopped.set_result(name)
-
-    for signum, name in ((signal.SIGINT, 'SIGINT'), (getattr(signal, 'SIGTERM', None), 'SIGTERM')):
-        if signum is None:
-            continue
-        try:
-            loop.add_signal_handler(signum, stop, name)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # Windows or not the main thread: KeyboardInterrupt is the fallback
-
-
-def serve_until_stopped(server, log):
-    """Run ``server`` until Ctrl-C or SIGTERM; return the exit status (1: it cannot listen)."""
-    loop = asyncio.new_event_loop()
-    try:
-        stopped = loop.create_future()
-        # Installed before listening, so a signal that follows the "listening on" line
-        # always finds its handler.
-        _stop_on_signals(loop, stopped)
-        try:
-            loop.run_until_complete(server.start())
-        except OSError as error:
-            log(describe_listen_error(error, server.host, server.port))
-            return 1
-        try:
-            reason = loop.run_until_complete(stopped)
-        except KeyboardInterrupt:
-            reason = 'Ctrl-C'
-        closed = loop.run_until_complete(server.close())
-        log('stopped (%s); %d connections closed' % (reason, closed))
-        return 0
-    except KeyboardInterrupt:  # Ctrl-C while starting or closing: nothing left to tidy
-        log('stopped (Ctrl-C)')
-        return 0
-    finally:
-        loop.close()
-
-
-def run_cli(server_class, prog, description, argv=None):
-    """The whole command line of an instructor server; returns the exit status."""
-    args = build_parser(server_class, prog, description).parse_args(argv)
-    server = server_class(host=args.host, port=args.port, max_clients=args.max_clients,
-                          log=stderr_log, quiet=args.quiet)
-    return serve_until_stopped(server, stderr_log)

@@ -10,7 +10,9 @@ decoding, limits and logging work); this module only decides the answer.
 """
 import sys
 
-from .core import InstructorServer, ServerThread, run_cli, serve_in_thread
+from .cli import run_cli
+from .core import InstructorServer
+from .thread import ServerThread, serve_in_thread
 
 __all__ = ['EchoServer', 'ServerThread', 'serve_in_thread', 'REPLY', 'FULL_NOTICE', 'main']
 

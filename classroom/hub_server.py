@@ -16,7 +16,9 @@ or even per message.
 """
 import sys
 
-from .core import InstructorServer, ServerThread, run_cli, serve_in_thread
+from .cli import run_cli
+from .core import InstructorServer
+from .thread import ServerThread, serve_in_thread
 
 __all__ = ['HubServer', 'ServerThread', 'serve_in_thread',
            'RELAY', 'JOIN_NOTICE', 'LEAVE_NOTICE', 'FULL_NOTICE', 'QUIT', 'is_quit', 'main']

@@ -10,7 +10,7 @@ import collections
 import threading
 import time
 
-from classroom.core import serve_in_thread
+from classroom.thread import serve_in_thread
 
 from . import timeouts
 from .peers import TRANSCRIPT_WORDS, trimmed

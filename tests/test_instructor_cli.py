@@ -7,12 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
 from grader import timeouts
 from classroom import echo_server, hub_server
-from classroom.core import describe_listen_error
+from classroom import cli
+from classroom.cli import describe_listen_error
 from tests.conftest import ROOT
 
 SERVERS = [
@@ -151,17 +153,25 @@ def test_listen_errors_read_as_one_line_saying_what_to_do(error, expected):
 
 
 def test_lan_addresses_leave_out_loopback_and_repeats(monkeypatch):
-    from classroom import core as _instructor
-
     def fake_getaddrinfo(host, port, family=0, type=0):
         return [(family, type, 6, '', (address, 0))
                 for address in ('127.0.1.1', '10.0.3.17', '10.0.3.17', '192.168.1.20')]
 
-    monkeypatch.setattr(_instructor.socket, 'getaddrinfo', fake_getaddrinfo)
-    assert _instructor.lan_addresses() == ['10.0.3.17', '192.168.1.20']
+    monkeypatch.setattr(cli.socket, 'getaddrinfo', fake_getaddrinfo)
+    assert cli.lan_addresses() == ['10.0.3.17', '192.168.1.20']
 
     def no_name(*args):
         raise socket.gaierror(-2, 'Name or service not known')
 
-    monkeypatch.setattr(_instructor.socket, 'getaddrinfo', no_name)
-    assert _instructor.lan_addresses() == []
+    monkeypatch.setattr(cli.socket, 'getaddrinfo', no_name)
+    assert cli.lan_addresses() == []
+
+
+def test_listening_on_every_interface_names_the_addresses_students_type_in(monkeypatch):
+    monkeypatch.setattr(cli, 'lan_addresses', lambda: ['10.0.3.17', '192.168.1.20'])
+    lines = []
+    cli._log_where_students_connect(types.SimpleNamespace(host='0.0.0.0', port=10001), lines.append)
+    assert lines == ['students connect to 10.0.3.17 or 192.168.1.20, port 10001']
+    del lines[:]
+    cli._log_where_students_connect(types.SimpleNamespace(host='127.0.0.1', port=10001), lines.append)
+    assert lines == [], 'a local server names no LAN address'

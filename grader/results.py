@@ -1,15 +1,28 @@
 """The result model: one grading run, built by the pytest plugin, read by every report.
 
-    GradingResult   the run: files graded, checks, total, time, grader errors
-    CheckResult     one check: its points, its outcome, and the evidence of a failure
-    Evidence        what a failing check saw: what was sent, expected and received,
-                    the student's output, and the hints that name the likely mistake
+    GradingResult     the run: files graded, checks, total, time, grader errors
+    CheckResult       one check: its points, its outcome, and the evidence of a failure
+    PartResult        one scored part of a check (partial credit)
+    Evidence          what a failing check saw: what was sent, expected and received,
+                      the student's output, and the hints that name the likely mistake
+    SubmissionResult  one student of a batch (or of Gradescope): a SubmissionStatus, the
+                      GradingResult when there is one, the time taken, what went wrong
+    GraderError       the grader's own failure, never the student's zero
 
-Nothing here touches a socket, a process or a terminal: reports (terminal text,
-Gradescope JSON) are functions of a GradingResult, so they can be tested with fakes.
+Every class has ``to_dict`` (plain JSON-ready data) and ``from_dict`` (its inverse:
+``GradingResult.from_dict(r.to_dict()) == r``, through JSON too), so a result crosses a
+process boundary as data: the grader process batch starts writes its GradingResult
+(``--result-json``), batch reads it back and writes a SubmissionResult to
+``results/<student>.json``, and every output (terminal text, Gradescope JSON, CSV, summary)
+is rendered from these objects, never from another output's text.
+
+Nothing here touches a socket, a process or a terminal: reports (grader/report.py,
+grader/gradescope.py, grader/gradebook.py) are functions of these objects, so they can be
+tested with fakes.
 """
 
-from dataclasses import asdict, dataclass, field
+import enum
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import List, Optional
 
 #: Outcomes of a check. ``error`` is the grader's own failure (a peer could not start, a
@@ -17,6 +30,26 @@ from typing import List, Optional
 PASSED = "passed"
 FAILED = "failed"
 ERROR = "error"
+
+
+def _init_args(cls, data, **nested):
+    """The constructor arguments of dataclass ``cls`` found in ``data`` (a dict from
+    ``to_dict`` or from JSON), with the ``nested`` ones already built; keys that are not
+    fields (the derived ``score`` and ``max_score``) are left out. ValueError if ``data``
+    is not a dict or lacks a required field."""
+    if not isinstance(data, dict):
+        raise ValueError("%s: expected a dict, got %s" % (cls.__name__, type(data).__name__))
+    names = {item.name for item in fields(cls)}
+    # Lists and dicts are copied: the object built shares nothing with ``data``.
+    args = {key: list(value) if isinstance(value, list) else
+            dict(value) if isinstance(value, dict) else value
+            for key, value in data.items() if key in names}
+    args.update(nested)
+    missing = [item.name for item in fields(cls) if item.name not in args
+               and item.default is MISSING and item.default_factory is MISSING]
+    if missing:
+        raise ValueError("%s: missing %s" % (cls.__name__, ", ".join(missing)))
+    return args
 
 
 @dataclass
@@ -46,6 +79,11 @@ class Evidence:
     #: of those checks. Empty when the failure is the check's own.
     cause: str = ""
 
+    @classmethod
+    def from_dict(cls, data):
+        """The Evidence ``asdict`` (or its JSON) describes."""
+        return cls(**_init_args(cls, data))
+
 
 @dataclass
 class PartResult:
@@ -68,6 +106,11 @@ class PartResult:
     @property
     def passed(self):
         return self.status == PASSED
+
+    @classmethod
+    def from_dict(cls, data):
+        """The PartResult ``asdict`` (or its JSON) describes."""
+        return cls(**_init_args(cls, data))
 
 
 @dataclass
@@ -102,6 +145,15 @@ class CheckResult:
     def passed(self):
         return self.status == PASSED
 
+    @classmethod
+    def from_dict(cls, data):
+        """The CheckResult ``asdict`` (or its JSON) describes, its evidence and parts too."""
+        evidence = data.get("evidence") if isinstance(data, dict) else None
+        return cls(**_init_args(
+            cls, data,
+            evidence=Evidence.from_dict(evidence) if evidence is not None else None,
+            parts=[PartResult.from_dict(part) for part in _list(data, "parts")]))
+
 
 @dataclass
 class GradingResult:
@@ -127,7 +179,119 @@ class GradingResult:
         return [check for check in self.checks if check.status == ERROR]
 
     def to_dict(self):
-        """Plain data (JSON-ready) with every field."""
+        """Plain data (JSON-ready) with every field, and the derived score and max_score."""
         data = asdict(self)
         data.update(score=self.score, max_score=self.max_score)
         return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """The GradingResult ``to_dict`` made (or its JSON): ``from_dict(r.to_dict()) == r``.
+        The derived score and max_score are recomputed, not read. ValueError if ``data`` is
+        not such a dict."""
+        return cls(**_init_args(cls, data, checks=[CheckResult.from_dict(check)
+                                                   for check in _list(data, "checks")]))
+
+
+def _list(data, key):
+    """``data[key]`` as a list (absent: empty); ValueError if it is something else."""
+    value = data.get(key, []) if isinstance(data, dict) else []
+    if not isinstance(value, list):
+        raise ValueError("%s: expected a list, got %s" % (key, type(value).__name__))
+    return value
+
+
+# --------------------------------------------------------------- a student of a batch
+
+
+class SubmissionStatus(enum.Enum):
+    """How grading one student's submission went; the value is what grades.csv says."""
+
+    #: The grader ran to its end (whatever the score).
+    OK = "ok"
+    #: The submission could not be unpacked (a broken or oversized zip): nothing was run.
+    UNREADABLE = "unreadable"
+    #: The grader process took longer than the batch allows and was killed.
+    TIMEOUT = "timeout"
+    #: The grader failed (a GraderError): its process died or wrote no result (no
+    #: GradingResult), or a check could not run (a GradingResult with grader errors).
+    GRADER_ERROR = "grader-error"
+
+
+@dataclass
+class SubmissionResult:
+    """One student of a batch: what ``results/<student>.json`` holds.
+
+    ``result`` is the GradingResult the grader process wrote: always there when the status
+    is OK, there with GRADER_ERROR when the run ended but some check could not run, None
+    otherwise. ``log`` has this student's lines of the batch's log (what went wrong, for
+    the instructor), as the batch printed them.
+    """
+
+    student: str
+    status: SubmissionStatus = SubmissionStatus.OK
+    result: Optional[GradingResult] = None
+    #: Wall time of this student's grading, unpacking included.
+    seconds: float = 0.0
+    log: List[str] = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.status is SubmissionStatus.OK
+
+    @property
+    def checks(self):
+        """The checks graded, in rubric order (none without a result)."""
+        return self.result.checks if self.result is not None else []
+
+    @property
+    def total(self):
+        """The score; 0 without a result."""
+        return self.result.score if self.result is not None else 0.0
+
+    def to_dict(self):
+        """Plain data (JSON-ready): the status as its value, the total beside it (for a
+        reader of the file; :meth:`from_dict` recomputes it), then the whole result."""
+        return {"student": self.student, "status": self.status.value, "total": self.total,
+                "seconds": self.seconds, "log": list(self.log),
+                "result": self.result.to_dict() if self.result is not None else None}
+
+    @classmethod
+    def from_dict(cls, data):
+        """The SubmissionResult ``to_dict`` made (or its JSON); ValueError if ``data`` is
+        not one (an unknown status included)."""
+        if not isinstance(data, dict):
+            raise ValueError("SubmissionResult: expected a dict, got %s" % type(data).__name__)
+        result = data.get("result")
+        return cls(**_init_args(
+            cls, data, status=SubmissionStatus(data.get("status", SubmissionStatus.OK.value)),
+            result=GradingResult.from_dict(result) if result is not None else None))
+
+
+# ------------------------------------------------------------------ the grader's own
+
+
+class GraderError(Exception):
+    """The grader's own failure: never the student's zero, always reported as such.
+
+    What counts: a check that cannot run for a reason that is not the student's (a peer or
+    classroom server that cannot start, a bug in a check), pytest unable to run the checks,
+    a grader process that died or wrote no result. Grader code that finds it cannot do its
+    job raises it; any other exception a check raises that is not a student's failure
+    (grader.lab.STUDENT_FAILURES, the last-resort timeout) is treated the same.
+
+    It is classified once, where it is caught, and recorded there as data, so that nothing
+    downstream reads an error's text to tell what it was:
+
+    - the pytest plugin's outcome of a check: a CheckResult with status ERROR;
+    - ``run.grade_run``, from pytest's exit status: a pseudo-check with status ERROR
+      (:meth:`as_check`);
+    - batch, from the grader process's exit status and its result file: a
+      SubmissionResult with status GRADER_ERROR and the reason in its log.
+    """
+
+    def as_check(self, id, title_en, title_zh):
+        """This failure as a check of its own (part "grader", worth nothing), for a failure
+        that belongs to no check of the rubric (loading the checks, running pytest)."""
+        return CheckResult(id=id, part="grader", title_en=title_en, title_zh=title_zh,
+                           points=0, status=ERROR, error=str(self))

@@ -92,7 +92,10 @@ def main(argv=None):
         return EXIT_BAD_ARGUMENTS
     from .run import grade_run
     from .settings import RunSettings
-    from .report import detect_lang, render_text, use_color, write_atomic, write_json
+    from .console import detect_lang, safe_output, terminal_width, use_color
+    from .files import write_atomic
+    from .gradescope import write_json
+    from .report import render_text
 
     lang = args.lang or detect_lang()
     folder = ROOT / "reference" if args.reference else student_folder()
@@ -103,7 +106,7 @@ def main(argv=None):
     for option, path in (("--client", args.client), ("--server", args.server)):
         if path and not args.allow_missing and not Path(path).is_file():
             parser.error("%s %s: 找不到这个文件 / no such file" % (option, path))
-    _safe_output()
+    safe_output()
     if args.list:
         from .run import list_checks
         for line in list_checks(lang, args.keyword, parts=args.part):
@@ -120,7 +123,7 @@ def main(argv=None):
             " -k %r" % args.keyword if args.keyword else "",
             " --part %s" % " ".join(args.part) if args.part else ""), file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
-    print(render_text(result, lang=lang, color=use_color(sys.stdout)))
+    print(render_text(result, lang=lang, color=use_color(sys.stdout), width=terminal_width()))
     if args.repeat > 1:
         print(describe_repeats(runs, lang))
     if args.json:
@@ -154,16 +157,6 @@ def student_folder():
     """skeleton/ of the folder the student works in, else of this copy of socket-lab."""
     here = Path.cwd() / "skeleton"
     return here if (here / "chat_client.py").is_file() else ROOT / "skeleton"
-
-
-def _safe_output():
-    """A console that cannot show a character (GBK and ✓) shows a replacement instead of
-    ending the run with UnicodeEncodeError."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(errors="replace")
-        except (AttributeError, ValueError):
-            pass
 
 
 if __name__ == "__main__":

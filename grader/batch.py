@@ -40,7 +40,7 @@ from . import _sandbox
 from .student import LAUNCHER
 from .settings import PortRange, RunSettings, launcher_env
 from .process import ChildProcess
-from .report import write_atomic
+from .files import write_atomic
 
 CLIENT, SERVER = "chat_client.py", "chat_server.py"
 

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from . import batch as batching
-from .report import detect_lang
+from .console import detect_lang
 
 ROOT = Path(__file__).resolve().parent.parent
 

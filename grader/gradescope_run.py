@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from . import batch as batching
-from .report import write_atomic
+from .files import write_atomic
 
 ROOT_ENV = "AUTOGRADER_ROOT"
 

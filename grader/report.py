@@ -1,19 +1,21 @@
-"""Reports of a grading run: the terminal text a student reads, and Gradescope's results.json.
+"""The terminal report of a grading run: the text a student reads.
 
-    detect_lang     "zh" or "en" from the environment (then the OS), for the default report
-    use_color       whether a stream is a terminal that shows ANSI colours
-    render_text     the terminal report of a GradingResult
-    to_gradescope   the same result in Gradescope's results.json format (a dict)
-    write_json      to_gradescope(...) written to a file, atomically
+    render_text     the report of a GradingResult, in a language, at a width, with or
+                    without colours (nothing else: grader/console.py says which)
+
+Shared with Gradescope's results.json (grader/gradescope.py), which lays the same details
+out check by check: ``numbered_checks`` (the checks by part, numbered "3.2"),
+``detail_blocks`` (one per check not passed, or one per root cause), ``details_body`` (a
+block's lines), ``cause_text``, ``part_lines``, ``notes_lines``, and the small formatters
+``check_title``, ``hint_text``, ``format_number`` and ``number_list``.
 
 Every report is a function of a :class:`grader.results.GradingResult` and a language; none
-of them grades, runs or prints anything. The OS is asked only in two small seams
-(``_system_locale`` and ``_windows_ui_language``) that tests replace with fakes.
+of them grades, runs or prints anything.
 
 Every fixed string a student can see lives in :data:`MESSAGES`, one dict per language, so
 tests match the exact wording. A failed check's details block (what was sent, expected and
-received, the program's own output, the hints) is written once, by ``_details_body``, and
-shown both in the terminal and in Gradescope.
+received, the program's own output, the hints) is written once, by ``details_body``, and
+shown both in the terminal and in Gradescope (grader/gradescope.py).
 
 A report is read to its end only if it is short, so:
 
@@ -35,16 +37,10 @@ which no real title has, is cut). Text from the student's program is cleaned
 of control characters (their own ANSI codes included) before it reaches a report.
 """
 
-import json
-import locale
-import os
 import re
-import shutil
-import tempfile
 import unicodedata
-from pathlib import Path
 
-from . import hints
+from . import console, hints
 from .results import ERROR, FAILED, PASSED
 
 #: A part that was not tried because an earlier part it needs failed (see PartResult).
@@ -156,9 +152,6 @@ MESSAGES = {
     },
 }
 
-#: How a grader ERROR's Gradescope output starts, in every language (instructors grep it).
-GRADER_ERROR_TAG = "GRADER ERROR"
-
 #: The rubric's parts, in report order; a part not listed here comes after them.
 PARTS = ("client", "p2p", "hub")
 
@@ -193,84 +186,6 @@ PART_LEAD_WIDTH = len(INDENT) + 2
 _GREEN, _RED, _YELLOW, _BOLD, _RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[0m"
 _STATUS_COLOR = {PASSED: _GREEN, "failed": _RED, ERROR: _YELLOW}
 _PART_COLOR = {PASSED: _GREEN, FAILED: _RED, SKIPPED: ""}
-
-
-# ------------------------------------------------------------------------------ language
-
-
-def _system_locale():
-    """The name of the process's locale (``zh_CN``, ``Chinese (Simplified)_China``), or ""."""
-    try:
-        return locale.getlocale()[0] or ""
-    except Exception:  # an unparsable locale must never stop a report
-        return ""
-
-
-def _windows_ui_language():
-    """The Windows user's UI language id (a LANGID), or None off Windows or on failure."""
-    if os.name != "nt":
-        return None
-    try:
-        import ctypes
-
-        return int(ctypes.windll.kernel32.GetUserDefaultUILanguage())
-    except Exception:  # no ctypes, no kernel32: the caller falls back to English
-        return None
-
-
-def detect_lang(environ=None, *, system_locale=_system_locale, ui_language=_windows_ui_language):
-    """The report language for this user: "zh" or "en".
-
-    Args:
-        environ: the environment to read (default ``os.environ``). The first of
-            ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set and non-empty decides
-            alone: "zh" if it starts with "zh".
-        system_locale: only when none of them is set: a function returning the locale
-            name; "zh..." or "Chinese..." means "zh".
-        ui_language: then a function returning the Windows UI LANGID or None; primary
-            language 0x04 means Chinese.
-
-    Returns:
-        "zh" or "en"; anything failing gives "en".
-
-    Example: ``detect_lang({"LANG": "zh_CN.UTF-8"})`` is "zh".
-    """
-    environ = os.environ if environ is None else environ
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(name)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    try:
-        if (system_locale() or "").lower().startswith(("zh", "chinese")):
-            return "zh"
-        language_id = ui_language()
-        if language_id is not None and language_id & 0x3FF == 0x04:
-            return "zh"
-    except Exception:  # a fake or an odd OS answer: English, never a crash
-        pass
-    return "en"
-
-
-def use_color(stream, environ=None, *, os_name=None):
-    """Whether ANSI colours may be written to ``stream``.
-
-    Only to a terminal (``stream.isatty()``), never with ``NO_COLOR`` set or ``TERM=dumb``.
-    On Windows only where a terminal is known to understand them: Windows Terminal
-    (``WT_SESSION``), ANSICON, a ``TERM`` (Git Bash, MSYS) or VS Code's terminal.
-    """
-    environ = os.environ if environ is None else environ
-    os_name = os.name if os_name is None else os_name
-    try:
-        if not stream.isatty():
-            return False
-    except Exception:  # closed or not a file at all
-        return False
-    if "NO_COLOR" in environ or environ.get("TERM") == "dumb":
-        return False
-    if os_name == "nt":
-        return bool(environ.get("WT_SESSION") or environ.get("ANSICON") or environ.get("TERM")
-                    or environ.get("TERM_PROGRAM") == "vscode")
-    return True
 
 
 # ------------------------------------------------------------------- columns and text
@@ -406,14 +321,9 @@ def _same_text_key(text):
     return "\n".join(line for line in lines if line)
 
 
-def _number(value):
+def format_number(value):
     """7.0 -> "7", 3.5 -> "3.5", 2.9999999 -> "3": points as a person writes them."""
     return "{:g}".format(round(float(value), 2))
-
-
-def _points(value):
-    """A score for JSON: a float with at most 2 decimals (no 2.9999999)."""
-    return round(float(value), 2)
 
 
 def _painter(color):
@@ -434,14 +344,14 @@ def _part_status(part):
 def _short_title(check, lang):
     """The check's name in the score table: its short name, else its title."""
     short = check.short_zh if lang == "zh" else check.short_en
-    return short or _title(check, lang)
+    return short or check_title(check, lang)
 
 
-def _title(check, lang):
+def check_title(check, lang):
     return (check.title_zh if lang == "zh" else check.title_en) or check.title_en or check.id
 
 
-def _hint_text(hint_id, lang, detail):
+def hint_text(hint_id, lang, detail):
     """A hint's text; an id missing from the catalog is shown as it is, never a crash."""
     try:
         return hints.render(hint_id, lang, detail)
@@ -449,7 +359,7 @@ def _hint_text(hint_id, lang, detail):
         return "{} {}".format(hint_id, detail).strip()
 
 
-def _number_list(numbers):
+def number_list(numbers):
     """"1.1, 1.2, 1.3, 2.1" -> "1.1–1.3, 2.1": a run of three or more checks in a row (in
     one part) as a range, so a cause that cost twelve checks is one short line."""
     runs = []
@@ -498,7 +408,7 @@ def _cause(check):
     return check.evidence.cause or ""
 
 
-def _blocks(groups):
+def detail_blocks(groups):
     """The details blocks, in report order: ``[(cause, [(number, check), ...]), ...]``.
 
     Every check not passed has its own block (cause ""), except that checks with the same
@@ -522,7 +432,7 @@ def _blocks(groups):
     return blocks
 
 
-def _cause_text(members, lang):
+def cause_text(members, lang):
     """The heading of a cause's block: what went wrong, said from the first check's first
     start-up hint (the key itself is only for grouping), and the checks it cost."""
     text = MESSAGES[lang]
@@ -540,8 +450,8 @@ def _cause_text(members, lang):
         cause += " ({})".format(label + ": " + detail if label else detail)
     lost = sum(check.points - check.score for _, check in members)
     return text["cause_heading"].format(
-        cause=cause, count=len(members), points=_number(lost),
-        numbers=_number_list([number for number, _ in members]))
+        cause=cause, count=len(members), points=format_number(lost),
+        numbers=number_list([number for number, _ in members]))
 
 
 def _short_detail(detail, lang):
@@ -567,19 +477,19 @@ def _unique_notes(checks):
     return seen
 
 
-def _notes_lines(checks, lang):
+def notes_lines(checks, lang):
     notes = _unique_notes(checks)
     if not notes:
         return []
     return [MESSAGES[lang]["notes"]] + [
-        INDENT + "- " + _hint_text(note, lang, detail) for note, detail in notes]
+        INDENT + "- " + hint_text(note, lang, detail) for note, detail in notes]
 
 
 # --------------------------------------------------------------------- terminal report
 
 
 def _score_text(score, points):
-    return "{}/{}".format(_number(score), _number(points))
+    return "{}/{}".format(format_number(score), format_number(points))
 
 
 def _part_title(part, lang):
@@ -663,7 +573,7 @@ def _part_rows(check, lang, indent, title_w, blank_status, score_w, paint):
     return lines
 
 
-def _part_lines(check, lang, every, summary):
+def part_lines(check, lang, every, summary):
     """The parts of ``check`` in a details block: each failed one with its score and its
     reason (``every``: the passed ones too, as Gradescope lists the rubric), then the
     parts not tried, in one line. A reason equal to the check's ``summary`` is not repeated."""
@@ -718,7 +628,7 @@ def _transcript_lines(transcript, lang):
     return [INDENT * 2 + line for line in lines[:1] + events]
 
 
-def _details_body(check, lang, earlier=None, number="", every_part=False, compact=False):
+def details_body(check, lang, earlier=None, number="", every_part=False, compact=False):
     """What a not-passed check saw, as plain lines: the same in the terminal and Gradescope.
 
     Args:
@@ -741,7 +651,7 @@ def _details_body(check, lang, earlier=None, number="", every_part=False, compac
     if summary:
         lines += _indented(summary, "")
     if not compact:
-        lines += _part_lines(check, lang, every_part, summary)
+        lines += part_lines(check, lang, every_part, summary)
     if evidence is None:
         if check.status != ERROR and not check.parts:
             lines.append(text["no_evidence"])
@@ -771,23 +681,23 @@ def _hint_lines(evidence, lang):
     for index, hint_id in enumerate(evidence.hints):
         label = MESSAGES[lang]["hint" if index == 0 else "hint_also"]
         lines.append("- " + label.format(
-            text=_hint_text(hint_id, lang, evidence.hint_details.get(hint_id, ""))))
+            text=hint_text(hint_id, lang, evidence.hint_details.get(hint_id, ""))))
     return lines
 
 
 def _details_lines(groups, lang, paint, width):
     """The details blocks: a heading (the check, or the shared cause), then the evidence."""
     lines, earlier = [], {}
-    for cause, members in _blocks(groups):
+    for cause, members in detail_blocks(groups):
         number, check = members[0]
         status = _status(check)
         if cause:
-            heading = _hanging(MARKS[status] + " ", _cause_text(members, lang), width)
+            heading = _hanging(MARKS[status] + " ", cause_text(members, lang), width)
         else:
             heading = _hanging("{} {} ".format(MARKS[status], number),
-                               "{} ({})".format(_title(check, lang), check.id), width)
+                               "{} ({})".format(check_title(check, lang), check.id), width)
         lines += [""] + [paint(line, _BOLD + _STATUS_COLOR[status]) for line in heading]
-        lines += [INDENT + line for line in _details_body(check, lang, earlier, number,
+        lines += [INDENT + line for line in details_body(check, lang, earlier, number,
                                                           compact=bool(cause))]
     return lines
 
@@ -799,8 +709,9 @@ def render_text(result, lang="zh", color=False, width=None):
         result: a GradingResult.
         lang: the language of every fixed string, title and hint.
         color: ANSI colours; with False the text has no escape code at all.
-        width: columns for the table and the headings (default: the terminal's); kept
-            within MIN_WIDTH..MAX_WIDTH. Long titles are wrapped, never cut.
+        width: columns for the table and the headings (default: this process's terminal,
+            grader.console.terminal_width); kept within MIN_WIDTH..MAX_WIDTH. Long titles
+            are wrapped, never cut.
 
     Returns:
         The report as one string ending in a newline.
@@ -809,7 +720,7 @@ def render_text(result, lang="zh", color=False, width=None):
     text = MESSAGES[lang]
     paint = _painter(color)
     if width is None:
-        width = shutil.get_terminal_size().columns
+        width = console.terminal_width()
     width = max(MIN_WIDTH, min(MAX_WIDTH, width))
     groups = numbered_checks(result)
 
@@ -820,143 +731,23 @@ def render_text(result, lang="zh", color=False, width=None):
             lines.append(INDENT + label + ": " + _clean(path))
     if result.preflight:
         lines += ["", paint(text["preflight"], _BOLD + _RED)]
-        lines += [INDENT + "- " + text["hint"].format(text=_hint_text(hint_id, lang, detail))
+        lines += [INDENT + "- " + text["hint"].format(text=hint_text(hint_id, lang, detail))
                   for hint_id, detail in result.preflight.items()]
     rule_width = MIN_WIDTH
     if groups:
         table, rule_width = _table_lines(groups, lang, width, paint)
         lines += [""] + table
-    total = text["total"].format(score=_number(result.score),
-                                 max_score=_number(result.max_score))
+    total = text["total"].format(score=format_number(result.score),
+                                 max_score=format_number(result.max_score))
     lines += ["-" * rule_width,
               paint(total, _BOLD) + "   " + text["time"].format(seconds=result.execution_time)]
     details = _details_lines(groups, lang, paint, width)
     if details:
         lines += ["", paint(text["details"], _BOLD)] + details
-    notes = _notes_lines(result.checks, lang)
+    notes = notes_lines(result.checks, lang)
     if notes:
         lines += ["", paint(notes[0], _BOLD + _YELLOW)] + notes[1:]
     if result.grader_errors:
         lines += ["", paint(text["run_had_errors"].format(count=len(result.grader_errors)),
                             _BOLD + _YELLOW)]
     return "\n".join(lines) + "\n"
-
-
-# ------------------------------------------------------------------------- Gradescope
-
-
-def _summary(result, groups, lang):
-    """The submission-wide ``output``: total, checks not passed, preflight, grader errors."""
-    text = MESSAGES[lang]
-    lines = [text["total"].format(score=_number(result.score),
-                                  max_score=_number(result.max_score))]
-    failed = [number for _, numbered in groups for number, check in numbered if not check.passed]
-    lines.append(text["summary_failed"].format(numbers=_number_list(failed)) if failed
-                 else text["summary_all_passed"])
-    if result.preflight:
-        lines += [text["preflight"]] + [
-            INDENT + "- " + text["hint"].format(text=_hint_text(hint_id, lang, detail))
-            for hint_id, detail in result.preflight.items()]
-    lines += _notes_lines(result.checks, lang)
-    if result.grader_errors:
-        lines.append(GRADER_ERROR_TAG + ": " + text["run_had_errors"].format(
-            count=len(result.grader_errors)))
-    return "\n".join(lines)
-
-
-def _test_outputs(groups, lang):
-    """Each check's Gradescope ``output``, by number: the parts with their points, then
-    the details block; a check that shares its cause with others carries the cause's
-    heading, and only the first of them the evidence (the others point to it)."""
-    outputs, earlier = {}, {}
-    blocks = {number: (cause, members) for cause, members in _blocks(groups)
-              for number, _ in members}
-    for _, numbered in groups:
-        for number, check in numbered:
-            if check.passed:
-                lines = _part_lines(check, lang, True, "")
-            else:
-                cause, members = blocks[number]
-                lines = [_cause_text(members, lang)] if cause else []
-                if members[0][0] == number:
-                    lines += _details_body(check, lang, earlier, number, every_part=True)
-                else:
-                    lines += _part_lines(check, lang, True, "")
-                    lines.append(MESSAGES[lang]["cause_see"].format(number=members[0][0]))
-            if check.status == ERROR:
-                tag = GRADER_ERROR_TAG
-                if lang != "en":
-                    tag += " / " + MESSAGES[lang]["status"][ERROR]
-                lines = [tag] + lines
-            outputs[number] = "\n".join(lines + _notes_lines([check], lang))
-    return outputs
-
-
-def to_gradescope(result, lang="en"):
-    """``result`` in Gradescope's results.json format (as a dict, ready for ``json.dump``).
-
-    Top level: score, max_score, execution_time, output, visibility, stdout_visibility,
-    tests. Each test, one per check: name ("[part] title"), number ("1.3"), score and
-    max_score (floats, at most 2 decimals: a check with parts may score 2.5), status
-    ("passed" or "failed": a grader ERROR is "failed" and its output starts with
-    GRADER_ERROR_TAG), output (the check's parts with their points, then the details
-    block of the terminal report), visibility.
-    """
-    lang = lang if lang in MESSAGES else "en"
-    groups = numbered_checks(result)
-    outputs = _test_outputs(groups, lang)
-    tests = []
-    for part, numbered in groups:
-        for number, check in numbered:
-            tests.append({
-                "name": "[{}] {}".format(part, _title(check, lang)),
-                "number": number,
-                "score": _points(check.score),
-                "max_score": _points(check.points),
-                "status": "passed" if check.passed else "failed",
-                "output": outputs[number],
-                "visibility": "visible",
-            })
-    return {
-        # The sum of the tests' rounded scores, so the total is what Gradescope shows added up.
-        "score": _points(sum(test["score"] for test in tests)),
-        "max_score": _points(sum(test["max_score"] for test in tests)),
-        "execution_time": int(round(result.execution_time)),
-        "output": _summary(result, groups, lang),
-        "visibility": "visible",
-        "stdout_visibility": "visible",
-        "tests": tests,
-    }
-
-
-def write_json(result, path, lang="en"):
-    """Write ``to_gradescope(result, lang)`` to ``path`` as UTF-8 JSON, atomically (see
-    :func:`write_atomic`). Returns the path written, as a Path."""
-    text = json.dumps(to_gradescope(result, lang), ensure_ascii=False, indent=2) + "\n"
-    return write_atomic(path, text)
-
-
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` as UTF-8, atomically; parent directories are created.
-
-    The text goes to a temporary file in the same directory first and replaces ``path``
-    in one step, so a reader (or a crash) never sees half a file. Returns the Path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=str(path.parent), prefix="." + path.name + ".",
-                                     suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide reports from co-workers
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, str(path))
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    return path

@@ -1,4 +1,6 @@
-"""The reports: terminal text and Gradescope JSON, written from fake GradingResults in memory."""
+"""The reports: terminal text (grader/report.py) and Gradescope JSON (grader/gradescope.py),
+written from fake GradingResults in memory; and the console facts they are given
+(grader/console.py)."""
 
 import io
 import json
@@ -6,9 +8,10 @@ import re
 
 import pytest
 
-from grader import hints, report
-from grader.report import MESSAGES, detect_lang, display_width, render_text, to_gradescope, \
-    use_color, write_json
+from grader import gradescope, hints, report
+from grader.console import detect_lang, piped_width, use_color
+from grader.gradescope import to_gradescope, write_json
+from grader.report import MESSAGES, display_width, render_text
 from grader.results import ERROR, FAILED, PASSED, CheckResult, Evidence, GradingResult, \
     PartResult
 
@@ -456,19 +459,24 @@ def test_gradescope_outputs_carry_the_details_and_grader_errors():
         in failed["output"]
     assert "Traceback (most recent call last):" in failed["output"]
     assert error["status"] == "failed"
-    assert error["output"].startswith(report.GRADER_ERROR_TAG)
+    assert error["output"].startswith(gradescope.GRADER_ERROR_TAG)
     assert MESSAGES["en"]["not_your_mistake"] in error["output"]
-    assert report.GRADER_ERROR_TAG in data["output"]
+    assert gradescope.GRADER_ERROR_TAG in data["output"]
     assert "1.2, 3.1, 3.2" in data["output"]
     assert not ANSI.search(json.dumps(data))
     zh_error = to_gradescope(mixed(), lang="zh")["tests"][4]
-    assert zh_error["output"].startswith(report.GRADER_ERROR_TAG)
+    assert zh_error["output"].startswith(gradescope.GRADER_ERROR_TAG)
 
 
 def test_gradescope_of_a_clean_run_mentions_no_grader_error():
     data = to_gradescope(all_passed())
-    assert report.GRADER_ERROR_TAG not in data["output"]
+    assert gradescope.GRADER_ERROR_TAG not in data["output"]
     assert all(test["status"] == "passed" and test["output"] == "" for test in data["tests"])
+
+
+def test_render_json_is_what_write_json_writes_without_its_newline(tmp_path):
+    path = write_json(mixed(), tmp_path / "results.json", lang="zh")
+    assert path.read_text(encoding="utf-8") == gradescope.render_json(mixed(), "zh") + "\n"
 
 
 def test_write_json_round_trips_with_chinese_intact(tmp_path):
@@ -804,7 +812,7 @@ def test_a_chinese_report_has_no_english_label():
     # Data is not a label: the programs' output, the paths, the ids, the hints' own texts.
     data = [value for item in result.checks for value in (item.id, item.title_zh)] + [
         "skeleton/chat_client.py", "skeleton/chat_server.py", TRACEBACK, GRADER_ERROR_TEXT,
-        report.GRADER_ERROR_TAG, "unfinished TODO"] + list(TODOS.values())
+        gradescope.GRADER_ERROR_TAG, "unfinished TODO"] + list(TODOS.values())
     data += [prompt for prompts in PROMPTS.values() for prompt in prompts]
     for item in result.checks:
         evidence = item.evidence or Evidence()
@@ -971,6 +979,14 @@ def test_use_color_needs_a_terminal():
 ])
 def test_use_color_respects_no_color_dumb_terminals_and_windows(environ, os_name, expected):
     assert use_color(FakeTerminal(), environ, os_name=os_name) is expected
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({}, 80), ({"COLUMNS": "100"}, 100), ({"COLUMNS": " 132 "}, 132), ({"COLUMNS": "0"}, 80),
+    ({"COLUMNS": "-5"}, 80), ({"COLUMNS": "wide"}, 80), ({"COLUMNS": ""}, 80),
+])
+def test_piped_width_is_what_a_grader_writing_into_a_pipe_lays_out_for(environ, expected):
+    assert piped_width(environ) == expected
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -11,7 +11,7 @@ hub's latency is Python and how much is the machinery around it; given ``asyncio
 same relay runs on asyncio's event loop (sockets watched with ``add_reader``, no
 transports), which says how much of that machinery is the loop itself::
 
-    python benchmarks/hub_bench.py --rate 10 --no-ncat \\
+    python -m benchmarks.hub_bench --rate 10 --no-ncat \\
         --hub-program python benchmarks/relay_floor.py [asyncio]
 
 Arguments: the benchmark passes ``--host H --port P --quiet --max-clients N``; ``--host``

@@ -1,9 +1,11 @@
 """``python -m grader batch``: grade a whole class, one folder (or .zip) per student.
 
     discover()       find each student's chat_client.py / chat_server.py, however nested
-    run_batch()      grade them in parallel, each in a grader process of its own, hardened,
+    Batch.run()      grade them in parallel, each in a grader process of its own, hardened,
                      with a progress line; results are written as each student finishes
-    write_outputs()  grades.csv, summary.txt, from the per-student results on disk
+    load_results()   the students' SubmissionResults, read back from ``results/``
+
+grades.csv and summary.txt are written from those results by grader/gradebook.py.
 
 Theory of operation
 -------------------
@@ -14,20 +16,27 @@ The grader process hardens the student's programs (grader/_sandbox.py): resource
 and, as root, an unprivileged user of its own per worker. Workers also get port ranges of
 their own, so parallel graders never hand two student servers the same port.
 
-A student's result is written (atomically) only after its grader process has ended, so
-student code never sees or touches results; ``--resume`` skips students whose result is
-on disk, and the CSV is rebuilt from those files, so an interrupted and resumed batch
-gives the same CSV as one that ran through.
+The grader process writes its GradingResult as JSON (``--result-json``); batch reads it
+back (``GradingResult.from_dict``) and renders the student's outputs itself: the text
+report exactly as ``python -m grader`` prints it into a pipe (the same language and width,
+no colours, no progress line) and Gradescope's JSON. Nothing is parsed out of the grader's
+stdout. How a grader process ended is classified here, once: its exit status and result
+file make a SubmissionResult whose SubmissionStatus says what happened (a process that died
+or wrote no result is a GraderError, recorded as GRADER_ERROR with the reason in its log).
+
+A student's result (a SubmissionResult, ``results/<student>.json``) is written
+(atomically) only after its grader process has ended, so student code never sees or
+touches results; ``--resume`` skips students whose result is on disk, and the CSV is
+rebuilt from those files, so an interrupted and resumed batch gives the same CSV as one
+that ran through.
 """
 
 import concurrent.futures
-import csv
 import json
 import os
 import queue
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,11 +45,12 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import _sandbox
+from . import _sandbox, console, gradescope, report
+from .files import write_atomic
+from .results import GraderError, GradingResult, SubmissionResult, SubmissionStatus
 from .student import LAUNCHER
 from .settings import PortRange, RunSettings, launcher_env
 from .process import ChildProcess
-from .files import write_atomic
 
 CLIENT, SERVER = "chat_client.py", "chat_server.py"
 
@@ -57,6 +67,13 @@ PORTS_PER_WORKER = 1000
 
 #: The batch's own files inside --out.
 RESULTS_DIR, REPORTS_DIR = "results", "reports"
+
+#: How a grader process (``python -m grader``, grader/__main__.py) ends when it graded:
+#: every check ran, or some could not (its result says which).
+EXIT_GRADED, EXIT_GRADER_ERROR = 0, 3
+
+#: The end of a failed grader process's stderr kept for the log.
+STDERR_TAIL = 300
 
 #: A script the sandbox user must be able to run before batch trusts it with student code.
 _PROBE = "import asyncio, codecs, selectors, socket, threading\nprint('ok')\n"
@@ -160,16 +177,26 @@ class Batch:
         self.keyword = keyword
         self.results = self.out / RESULTS_DIR
         self.reports = self.out / REPORTS_DIR
+        #: The width of the students' reports: what a grader process of ours, whose stdout
+        #: is a pipe and whose environment is ours, lays its report out for.
+        self.width = console.piped_width()
         self.log_lines = []
+        #: Lines of the log that concern every student (how their code was run).
+        self._warnings = []
         self._lock = threading.Lock()
         self._running = set()
         self._stopping = threading.Event()
 
-    def log(self, line):
+    def log(self, line, graded=None):
+        """Add ``line`` to the batch's log (summary.txt) and, with ``graded`` (a
+        SubmissionResult), to that student's own log."""
         with self._lock:
             self.log_lines.append(line)
+        if graded is not None:
+            graded.log.append(line)
 
     def result_path(self, submission):
+        """``results/<student>.json`` of a Submission or a SubmissionResult."""
         return self.results / ("%s.json" % submission.student)
 
     def run(self):
@@ -183,6 +210,7 @@ class Batch:
         self.python, uid_base, why = choose_sandbox(self.workdir)
         if why:
             self.log("warning: " + why)
+            self._warnings.append("warning: " + why)
         todo = [sub for sub in self.submissions
                 if not (self.resume and self.result_path(sub).is_file())]
         skipped = len(self.submissions) - len(todo)
@@ -216,23 +244,24 @@ class Batch:
             return
         slot = slots.get()
         try:
-            row = self.grade_one(submission, slot, uid_base)
+            graded = self.grade_one(submission, slot, uid_base)
             if not self._stopping.is_set():
-                ticker.done(submission.student, row)
+                ticker.done(graded)
         finally:
             slots.put(slot)
 
     def grade_one(self, submission, slot, uid_base):
-        """Grade one submission in a grader process of its own; write its result."""
+        """Grade one submission in a grader process of its own; write its result (unless
+        the batch is being stopped). Returns the SubmissionResult."""
         started = time.monotonic()
         scratch = self.workdir / ("%s-%d" % (safe_name(submission.student), slot))
-        row = {"student": submission.student, "checks": {}, "total": 0.0, "status": "ok",
-               "seconds": 0.0, "notes": []}
+        graded = SubmissionResult(submission.student, log=list(self._warnings))
         try:
             unpack(submission.source, scratch)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
-            row.update(status="unreadable", notes=["cannot unpack: %s" % error])
-            return self._write(submission, row, "", None)
+            graded.status = SubmissionStatus.UNREADABLE
+            self.log("%s: cannot unpack: %s" % (submission.student, error), graded)
+            return self._write(graded)
         client, server = find_file(scratch, CLIENT), find_file(scratch, SERVER)
         # A uid per student, not per worker: what one student's processes leave behind (a
         # fork bomb's dying children count against their uid's process limit) cannot touch
@@ -257,152 +286,82 @@ class Batch:
         self._running.add(grader)
         try:
             status = grader.wait_exit(self.timeout)
-            if status is None:
-                row["status"] = "timeout"
-                self.log("%s: grading took over %.0f s and was stopped"
-                         % (submission.student, self.timeout))
         finally:
             grader.kill()
             self._running.discard(grader)
-        row["seconds"] = round(time.monotonic() - started, 2)
-        report = strip_progress(grader.stdout.text)
+        graded.seconds = round(time.monotonic() - started, 2)
         if self._stopping.is_set():
             shutil.rmtree(str(scratch), ignore_errors=True)
-            return row  # interrupted: leave no result, so --resume grades it again
-        if row["status"] == "ok":
+            return graded  # interrupted: leave no result, so --resume grades it again
+        if status is None:
+            graded.status = SubmissionStatus.TIMEOUT
+            self.log("%s: grading took over %.0f s and was stopped"
+                     % (submission.student, self.timeout), graded)
+        else:
             try:
-                gradescope = json.loads(json_path.read_text(encoding="utf-8"))
-                graded = json.loads(result_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                row["status"] = "grader-error"
-                gradescope = None
-                self.log("%s: the grader failed: %s" % (submission.student,
-                                                       grader.stderr.text[-300:].strip()))
-            if gradescope is not None:
-                row["checks"] = {check["id"]: check["score"] for check in graded["checks"]}
-                # What each check is worth: with partial credit a score above 0 is not a pass.
-                row["points"] = {check["id"]: check["points"] for check in graded["checks"]}
-                row["total"] = graded["score"]
-                row["notes"] = sorted({note for check in graded["checks"] for note in check["notes"]})
-                if status == 3:
-                    row["status"] = "grader-error"
+                graded.result = read_grader_result(status, result_path)
+                if status == EXIT_GRADER_ERROR:
+                    graded.status = SubmissionStatus.GRADER_ERROR  # some checks could not run
+            except GraderError as error:
+                # What the grader said about its failure tells the most; its exit status or
+                # the missing result when it said nothing (killed by a signal, say).
+                graded.status = SubmissionStatus.GRADER_ERROR
+                said = grader.stderr.text[-STDERR_TAIL:].strip()
+                self.log("%s: the grader failed: %s" % (submission.student, said or error), graded)
         shutil.rmtree(str(scratch), ignore_errors=True)
-        return self._write(submission, row, report, gradescope if row["checks"] else None)
+        return self._write(graded)
 
-    def _write(self, submission, row, report, gradescope):
-        name = safe_name(submission.student)
-        if report:
-            write_atomic(self.reports / ("%s.txt" % name), report)
-        if gradescope is not None:
-            write_atomic(self.reports / ("%s.json" % name),
-                         json.dumps(gradescope, ensure_ascii=False, indent=2))
-        write_atomic(self.result_path(submission), json.dumps(row, ensure_ascii=False))
-        return row
+    def _write(self, graded):
+        """The student's reports (when there is a result) and their result, each atomically."""
+        name = safe_name(graded.student)
+        if graded.result is not None:
+            write_atomic(self.reports / ("%s.txt" % name),
+                         student_report(graded.result, self.lang, self.width))
+            if graded.result.checks:
+                write_atomic(self.reports / ("%s.json" % name),
+                             gradescope.render_json(graded.result, self.lang))
+        write_atomic(self.result_path(graded),
+                     json.dumps(graded.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        return graded
+
+
+def read_grader_result(status, path):
+    """The GradingResult a grader process that ended with exit ``status`` wrote to ``path``.
+
+    GraderError (the grader's failure, not the student's) when the process did not end as
+    a grader that graded does (EXIT_GRADED or EXIT_GRADER_ERROR: it died, or refused its
+    arguments) or left no readable result.
+    """
+    if status not in (EXIT_GRADED, EXIT_GRADER_ERROR):
+        raise GraderError("the grader process ended with exit status %s" % status)
+    try:
+        return GradingResult.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as error:
+        raise GraderError("the grader process wrote no readable result: %s" % error)
+
+
+def student_report(result, lang, width):
+    """The text report of ``result`` exactly as the student reads it from ``python -m grader
+    --lang LANG > file``: no colours, ``width`` columns (console.piped_width), and the blank
+    line ``print`` adds after the report's own last line; only the progress line (the marks
+    printed as the checks run) is not there."""
+    return report.render_text(result, lang=lang, color=False, width=width) + "\n"
 
 
 def safe_name(student):
     return re.sub(r"[^\w.-]", "_", student, flags=re.UNICODE) or "_"
 
 
-def strip_progress(text):
-    """The report without the live progress line the grader prints first."""
-    return re.sub(r"\A(?:评分中 / )?grading: [^\n]*\n+", "", text)
-
-
 def load_results(folder):
-    rows = []
+    """The SubmissionResults in ``folder`` (a batch's results/), sorted by student; a file
+    that is not one (half a file cannot be: they are written atomically) is left out."""
+    found = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
-            rows.append(json.loads(path.read_text(encoding="utf-8")))
+            found.append(SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
         except (OSError, ValueError):
             continue
-    return sorted(rows, key=lambda row: row["student"])
-
-
-# ---------------------------------------------------------------------------- outputs
-
-def check_columns(rows):
-    """Check ids in rubric order, as the graded students' results have them."""
-    columns = []
-    for row in rows:
-        for check in row["checks"]:
-            if check not in columns:
-                columns.append(check)
-    return columns
-
-
-def write_csv(rows, path):
-    """grades.csv: student, one column per check, total, status. UTF-8 with a BOM, so that
-    Excel shows Chinese names right; other spreadsheets ignore the BOM."""
-    columns = check_columns(rows)
-    with open(str(path), "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student"] + columns + ["total", "status"])
-        for row in rows:
-            writer.writerow([row["student"]] + [_number(row["checks"].get(c, "")) for c in columns]
-                            + [_number(row["total"]), row["status"]])
-
-
-def _number(value):
-    """A score for the CSV and the summary, at most 2 decimals and no float noise
-    (2.9999999 -> "3", 2.5 -> "2.5"); anything else (a missing check's "") as it is."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    return "{:g}".format(round(float(value), 2))
-
-
-def check_points(rows, check):
-    """What ``check`` is worth, from the results that say so; results written before they
-    did (an older batch resumed) give the best score anyone got instead."""
-    for row in rows:
-        if check in row.get("points", {}):
-            return row["points"][check]
-    return max([row["checks"].get(check, 0) for row in rows] or [0])
-
-
-def summary(rows, log_lines=(), slowest=5):
-    """The class at a glance: pass rate per check, a histogram of totals, the slowest."""
-    lines = ["%d students graded" % len(rows)]
-    graded = [row for row in rows if row["checks"]]
-    problems = [row for row in rows if row["status"] != "ok"]
-    if problems:
-        lines.append("not graded cleanly: " + ", ".join(
-            "%s (%s)" % (row["student"], row["status"]) for row in problems))
-    if graded:
-        lines += ["", "pass rate per check (full marks; partial credit is not a pass), "
-                      "mean score:"]
-        for check in check_columns(graded):
-            points = check_points(graded, check)
-            scores = [row["checks"].get(check, 0) for row in graded]
-            passed = sum(1 for score in scores if points and score >= points - 1e-9)
-            rate = 100.0 * passed / len(graded)
-            mean = "%s/%s" % (_number(statistics.mean(scores)), _number(points))
-            lines.append("  %-28s %5.1f%%  %9s  %s" % (check, rate, mean,
-                                                       "#" * int(round(rate / 5))))
-        totals = [row["total"] for row in graded]
-        lines += ["", "scores (median %s, mean %.1f):" % (_number(statistics.median(totals)),
-                                                          statistics.mean(totals))]
-        buckets = [0] * 10   # 0-9, 10-19, ..., 90-100
-        for total in totals:
-            buckets[min(max(int(total // 10), 0), 9)] += 1
-        for low, count in zip(range(0, 100, 10), buckets):
-            lines.append("  %3d-%-3d %4d  %s" % (low, low + 9 if low < 90 else 100,
-                                                 count, "#" * count))
-    timed = sorted(rows, key=lambda row: -row.get("seconds", 0))[:slowest]
-    if timed:
-        lines += ["", "slowest:"] + ["  %-24s %6.1f s" % (row["student"], row["seconds"])
-                                     for row in timed]
-    if log_lines:
-        lines += ["", "log:"] + ["  " + line for line in log_lines]
-    return "\n".join(lines)
-
-
-def write_outputs(out, rows, log_lines=()):
-    out = Path(out)
-    write_csv(rows, out / "grades.csv")
-    text = summary(rows, log_lines)
-    write_atomic(out / "summary.txt", text + "\n")
-    return text
+    return sorted(found, key=lambda graded: graded.student)
 
 
 class Progress:
@@ -415,7 +374,7 @@ class Progress:
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
         self._lock = threading.Lock()
 
-    def done(self, student, row):
+    def done(self, graded):
         with self._lock:
             self.count += 1
             self.fresh += 1
@@ -425,7 +384,8 @@ class Progress:
             left = elapsed / self.fresh * (self.total - self.count)
             bar = "#" * int(30 * self.count / self.total)
             line = "[%-30s] %d/%d  %s %g (%s)  about %ds left" % (
-                bar, self.count, self.total, student, row["total"], row["status"], left)
+                bar, self.count, self.total, graded.student, graded.total, graded.status.value,
+                left)
             self.stream.write(("\r" + line[:110].ljust(110)) if self.tty else line + "\n")
             self.stream.flush()
 

@@ -16,7 +16,9 @@ import zipfile
 from pathlib import Path
 
 from . import batch as batching
+from . import gradebook
 from .console import detect_lang
+from .results import SubmissionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,17 +63,18 @@ def batch(argv):
                          lang=args.lang or detect_lang(), timeout=args.timeout,
                          progress=sys.stderr, keyword=args.keyword)
     try:
-        rows = run.run()
+        graded = run.run()
     except KeyboardInterrupt:
-        rows = batching.load_results(Path(args.out) / batching.RESULTS_DIR)
-        batching.write_outputs(args.out, rows, run.log_lines)
+        graded = batching.load_results(Path(args.out) / batching.RESULTS_DIR)
+        gradebook.write_outputs(args.out, graded, run.log_lines)
         print("\ninterrupted: %d of %d students graded and kept in %s; run again with "
-              "--resume to grade the rest" % (len(rows), len(submissions), args.out),
+              "--resume to grade the rest" % (len(graded), len(submissions), args.out),
               file=sys.stderr)
         return 130
-    print(batching.write_outputs(args.out, rows, run.log_lines))
+    print(gradebook.write_outputs(args.out, graded, run.log_lines))
     print("\ngrades: %s" % (Path(args.out) / "grades.csv"))
-    return 3 if any(row["status"] == "grader-error" for row in rows) else 0
+    failed = any(one.status is SubmissionStatus.GRADER_ERROR for one in graded)
+    return 3 if failed else 0
 
 
 # ------------------------------------------------------------------------- gradescope

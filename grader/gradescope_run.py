@@ -6,11 +6,12 @@ temporary folder laid out like Gradescope's): the submission is in ``ROOT/submis
 ``ROOT/results/results.json``. The submission is graded exactly as ``batch`` grades one
 student: copied to a scratch folder, in a grader process of its own, hardened (and, as
 root, as an unprivileged user); results.json is written only after the student's programs
-have ended. If grading itself fails, results.json still says so, with a score of 0 and
-the reason, so the failure is visible on Gradescope instead of a silent blank.
+have ended. If grading itself fails (the submission's SubmissionResult is not OK, or the
+batch machinery itself fails), results.json still says so, with a score of 0 and the
+reason (grader/gradescope.py writes both kinds), so the failure is visible on Gradescope
+instead of a silent blank.
 """
 
-import json
 import os
 import shutil
 import sys
@@ -18,9 +19,14 @@ import tempfile
 from pathlib import Path
 
 from . import batch as batching
+from . import gradescope
 from .files import write_atomic
+from .results import GraderError, SubmissionResult, SubmissionStatus
 
 ROOT_ENV = "AUTOGRADER_ROOT"
+
+#: The student id of Gradescope's one submission, in the batch that grades it.
+STUDENT = "submission"
 
 
 def main():
@@ -33,22 +39,33 @@ def main():
     lang_file = here / "grader_lang"
     lang = lang_file.read_text(encoding="utf-8").strip() if lang_file.is_file() else "zh"
     out = Path(tempfile.mkdtemp(prefix="gradescope-"))
-    run = batching.Batch([batching.Submission("submission", root / "submission")], out,
-                         jobs=1, lang=lang, progress=None)
-    rows = run.run()
-    row = rows[0] if rows else {"status": "grader-error"}
-    report = out / batching.REPORTS_DIR / "submission.json"
-    if row.get("status") == "ok" and report.is_file():
-        write_atomic(results / "results.json", report.read_text(encoding="utf-8"))
-        status = 0
-    else:
-        failure = {"score": 0, "execution_time": 0, "visibility": "visible",
-                   "output": "GRADER ERROR: the submission could not be graded (%s). %s"
-                             % (row.get("status"), " ".join(run.log_lines)), "tests": []}
-        write_atomic(results / "results.json", json.dumps(failure, ensure_ascii=False))
-        status = 3
-    shutil.rmtree(str(out), ignore_errors=True)
-    return status
+    try:
+        graded = grade(root / "submission", out, lang)
+    finally:
+        shutil.rmtree(str(out), ignore_errors=True)
+    if graded.ok and graded.result is not None and graded.result.checks:
+        write_atomic(results / "results.json", gradescope.render_json(graded.result, lang))
+        return 0
+    gradescope.write_failure(graded, results / "results.json")
+    return 3
+
+
+def grade(folder, out, lang):
+    """The SubmissionResult of the submission in ``folder``, graded as batch grades one
+    student; a batch that fails on its own (not the student's doing) is a GRADER_ERROR with
+    the reason, never an exception that would leave results.json unwritten."""
+    run = batching.Batch([batching.Submission(STUDENT, folder)], out, jobs=1, lang=lang,
+                         progress=None)
+    try:
+        graded = run.run()
+        if not graded:
+            raise GraderError("the batch recorded no result")
+        return graded[0]
+    except Exception as error:  # the boundary: whatever failed here is the grader's
+        reason = error if isinstance(error, GraderError) else GraderError(
+            "the batch failed: %s: %s" % (type(error).__name__, error))
+        return SubmissionResult(STUDENT, SubmissionStatus.GRADER_ERROR,
+                                log=list(run.log_lines) + ["%s: %s" % (STUDENT, reason)])
 
 
 if __name__ == "__main__":

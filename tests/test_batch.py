@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import timeouts
-from grader.process import ChildProcess
+from grader import batch as batching
+from grader import console, gradescope, timeouts
+from grader.process import ChildProcess, child_env
+from grader.results import GradingResult
 from grader.run import grade
 from tests.conftest import ROOT
 
@@ -85,6 +87,31 @@ def test_batch_grades_each_student_as_grading_alone_would(tmp_path):
     assert "pass rate per check" in summary and "slowest" in summary
     dave = (tmp_path / "out" / "reports" / "dave.txt").read_text(encoding="utf-8")
     assert "missing" in dave
+
+
+@pytest.mark.parametrize("lang, columns", [("en", None), ("zh", "100")])
+def test_batch_renders_the_report_the_grader_printed_byte_for_byte(tmp_path, lang, columns):
+    """batch writes a student's report and Gradescope JSON from the grader process's result
+    file, not from its stdout: they must be what that process printed (minus its progress
+    line) and wrote with --json, byte for byte, whatever the language and COLUMNS."""
+    env = child_env()
+    env.pop("COLUMNS", None)
+    if columns:
+        env["COLUMNS"] = columns
+    result_json, gradescope_json = tmp_path / "result.json", tmp_path / "gradescope.json"
+    printed = subprocess.run(
+        [sys.executable, "-m", "grader", "--allow-missing", "--lang", lang, "-k", KEYWORD,
+         "--json", str(gradescope_json), "--result-json", str(result_json),
+         "--client", str(SUBMISSIONS / "client-close-no-shutdown" / "chat_client.py"),
+         "--server", str(SUBMISSIONS / "hub-wrong-client" / "chat_server.py")],
+        cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    assert printed.returncode == 0, printed.stderr.decode("utf-8", "replace")
+    progress, _, report = printed.stdout.decode("utf-8").partition("\n\n")
+    assert progress.startswith(("grading: ", "评分中 / grading: ")) and "\n" not in progress
+    result = GradingResult.from_dict(json.loads(result_json.read_text(encoding="utf-8")))
+    assert batching.student_report(result, lang, console.piped_width(env)) == report
+    assert gradescope.render_json(result, lang) + "\n" == gradescope_json.read_text(
+        encoding="utf-8")
 
 
 def test_an_interrupted_batch_resumes_to_the_same_csv(tmp_path):

@@ -1,6 +1,6 @@
-"""The reports: terminal text (grader/report.py) and Gradescope JSON (grader/gradescope.py),
-written from fake GradingResults in memory; and the console facts they are given
-(grader/console.py)."""
+"""The reports: terminal text (grader/report.py), Gradescope JSON (grader/gradescope.py), the
+class's CSV and summary (grader/gradebook.py), written from fake results in memory; and the
+console facts they are given (grader/console.py)."""
 
 import io
 import json
@@ -13,7 +13,7 @@ from grader.console import detect_lang, piped_width, use_color
 from grader.gradescope import to_gradescope, write_json
 from grader.report import MESSAGES, display_width, render_text
 from grader.results import ERROR, FAILED, PASSED, CheckResult, Evidence, GradingResult, \
-    PartResult
+    PartResult, SubmissionResult
 
 ANSI = re.compile(r"\x1b\[")
 #: A table row ends in "score/points".
@@ -474,6 +474,20 @@ def test_gradescope_of_a_clean_run_mentions_no_grader_error():
     assert all(test["status"] == "passed" and test["output"] == "" for test in data["tests"])
 
 
+def test_a_submission_that_could_not_be_graded_says_so_on_gradescope(tmp_path):
+    from grader.results import SubmissionStatus
+
+    stopped = SubmissionResult("submission", SubmissionStatus.TIMEOUT,
+                               log=["submission: grading took over 180 s and was stopped"])
+    data = gradescope.failure_results(stopped)
+    assert data == {"score": 0, "execution_time": 0, "visibility": "visible", "tests": [],
+                    "output": "GRADER ERROR: the submission could not be graded (timeout). "
+                              "submission: grading took over 180 s and was stopped"}
+    assert data["output"].startswith(gradescope.GRADER_ERROR_TAG)
+    path = gradescope.write_failure(stopped, tmp_path / "results" / "results.json")
+    assert json.loads(path.read_text(encoding="utf-8")) == data
+
+
 def test_render_json_is_what_write_json_writes_without_its_newline(tmp_path):
     path = write_json(mixed(), tmp_path / "results.json", lang="zh")
     assert path.read_text(encoding="utf-8") == gradescope.render_json(mixed(), "zh") + "\n"
@@ -879,28 +893,48 @@ def test_gradescope_lists_the_parts_of_a_check_with_their_points():
 
 
 def test_batch_csv_and_summary_carry_fractional_scores(tmp_path):
-    """grader/batch.py's outputs from rows as a batch records them (a check's score and
-    points per student): 2 decimals at most, and partial credit is not a pass."""
-    from grader import batch
+    """grader/gradebook.py's outputs from the students' results as a batch records them
+    (each check's score and points): 2 decimals at most, and partial credit is not a pass."""
+    from grader import gradebook
 
-    def row(student, q_ends, full, **extra):
-        return dict({"student": student,
-                     "checks": {"p2p_q_ends_chat": q_ends, "hub_room_full": full},
-                     "points": {"p2p_q_ends_chat": 7, "hub_room_full": 2},
-                     "total": q_ends + full, "status": "ok", "seconds": 1.0}, **extra)
+    def graded(student, q_ends, full):
+        return SubmissionResult(student, seconds=1.0, result=GradingResult(checks=[
+            check("p2p_q_ends_chat", "p2p", "q", "q", 7, score=q_ends,
+                  status=PASSED if q_ends == 7 else FAILED),
+            check("hub_room_full", "hub", "Full", "满员", 2, score=full,
+                  status=PASSED if full == 2 else FAILED)]))
 
-    rows = [row("张三", 7.0, 2.0), row("bob", 2.9999999, 0.1 + 0.2)]
-    old = row("old", 3.5, 1.0)
-    del old["points"]                           # written before batches kept the points
-    batch.write_csv(rows + [old], tmp_path / "grades.csv")
+    students = [graded("张三", 7.0, 2.0), graded("bob", 2.9999999, 0.1 + 0.2),
+                graded("carol", 3.5, 1.0)]
+    gradebook.write_csv(students, tmp_path / "grades.csv")
     with open(str(tmp_path / "grades.csv"), encoding="utf-8-sig") as stream:
         assert stream.read().splitlines() == [
             "student,p2p_q_ends_chat,hub_room_full,total,status",
-            "张三,7,2,9,ok", "bob,3,0.3,3.3,ok", "old,3.5,1,4.5,ok"]
-    text = batch.summary(rows + [old])
+            "张三,7,2,9,ok", "bob,3,0.3,3.3,ok", "carol,3.5,1,4.5,ok"]
+    text = gradebook.summary(students)
     assert re.search(r"p2p_q_ends_chat +33\.3%  +4\.5/7 ", text), text
     assert re.search(r"hub_room_full +33\.3%  +1\.1/2 ", text), text
     assert "median 4.5" in text
+
+
+def test_students_not_graded_have_empty_cells_a_zero_and_their_status(tmp_path):
+    from grader import gradebook
+    from grader.results import SubmissionStatus
+
+    graded = SubmissionResult("ann", seconds=2.0, result=all_passed())
+    stopped = SubmissionResult("ben", SubmissionStatus.TIMEOUT, seconds=180.0,
+                               log=["ben: grading took over 180 s and was stopped"])
+    broken = SubmissionResult("cat", SubmissionStatus.UNREADABLE)
+    gradebook.write_csv([graded, stopped, broken], tmp_path / "grades.csv")
+    with open(str(tmp_path / "grades.csv"), encoding="utf-8-sig") as stream:
+        assert stream.read().splitlines() == [
+            "student,client_connects,p2p_relays,hub_relays,total,status",
+            "ann,7,10,8,25,ok", "ben,,,,0,timeout", "cat,,,,0,unreadable"]
+    text = gradebook.summary([graded, stopped, broken], ["ben: grading took over 180 s"])
+    assert "3 students graded" in text
+    assert "not graded cleanly: ben (timeout), cat (unreadable)" in text
+    assert "median 25" in text  # only the graded student's total counts
+    assert text.splitlines()[-1] == "  ben: grading took over 180 s"
 
 
 # ------------------------------------------------------------------- language and colour

@@ -5,18 +5,28 @@ last-resort timeout); this plugin turns each check's outcome into a
 :class:`grader.results.CheckResult` with its evidence, and every report is written from
 the resulting :class:`grader.results.GradingResult`.
 
-Outcomes:
+Outcomes, classified here and nowhere else (``is_student_failure``, by the exception's
+type, never by its text):
     passed  the check's function returned
     failed  it raised an AssertionError (a ``Finding``, a wait that timed out) or an
-            OSError from a socket the student's program broke: the student's code is wrong
-    error   anything else (a peer that could not start, a bug in a check, a fixture that
-            failed): the grader's own failure, never counted as the student's zero
+            OSError from a socket the student's program broke, or the last-resort timeout
+            stopped it (CheckTimeout): the student's code is wrong
+    error   anything else (a GraderError, a peer that could not start, a bug in a check, a
+            fixture that failed): the grader's own failure, never counted as the student's
+            zero; so is a check file that cannot be loaded
+
+The last-resort timeout is pytest-timeout's (its ``timeout`` setting, see grader/run.py),
+but with the signal method the timer is this plugin's (pytest-timeout's
+``pytest_timeout_set_timer`` / ``pytest_timeout_cancel_timer`` hooks): it raises
+CheckTimeout, a type of its own, so that the outcome says what stopped the check.
 """
 
 import itertools
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +46,20 @@ PART_FILE = {"client": "client", "p2p": "server", "hub": "server"}
 
 TAIL_CHARS = 1500
 MAX_TRANSCRIPTS = 4
+
+#: What a check stopped by the last-resort timeout says (pytest-timeout's own wording).
+TIMEOUT_MESSAGE = "Timeout (>%ss) from pytest-timeout."
+#: Set on a check whose last-resort timer is this plugin's (see pytest_timeout_set_timer).
+OUR_TIMER = pytest.StashKey[bool]()
+
+
+class CheckTimeout(BaseException):
+    """A check stopped by the last-resort timeout: its student's program kept it busy.
+
+    A BaseException, as pytest's own ``pytest.fail`` is, so that neither a check's
+    ``except Exception`` nor ``lab.part`` (which catches student failures to score a part
+    and go on) can swallow it: the check ends here.
+    """
 
 
 #: A check is a function ``check_<id>`` in ``grader/checks/check_<part>.py``.
@@ -112,6 +136,32 @@ class GraderPlugin:
                                         marker.kwargs.get("parts", ()))
                 except scoring.RubricError as error:
                     self.collect_errors.append(str(error))
+
+    # -- the last-resort timer -------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_timeout_set_timer(self, item, settings):
+        """pytest-timeout's signal timer, raising CheckTimeout instead of pytest-timeout's
+        failure (which, with pytest's terminal switched off as ours is, comes out as a bare
+        AssertionError). Other methods (threads, on Windows) stay pytest-timeout's."""
+        if settings.method != "signal" or threading.current_thread() is not threading.main_thread():
+            return None
+
+        def stop(signum, frame):
+            raise CheckTimeout(TIMEOUT_MESSAGE % settings.timeout)
+
+        signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+        item.stash[OUR_TIMER] = True
+        return True
+
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_timeout_cancel_timer(self, item):
+        if not item.stash.get(OUR_TIMER, False):
+            return None  # pytest-timeout's own timer: it cancels it
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        del item.stash[OUR_TIMER]
+        return True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item):
@@ -253,20 +303,18 @@ class GraderPlugin:
     def pytest_sessionfinish(self, session):
         self.result.execution_time = time.monotonic() - (self._started or time.monotonic())
         for error in self.collect_errors:
-            self.result.checks.append(results.CheckResult(
-                id="collection", part="grader", title_en="Loading the checks",
-                title_zh="加载检查项", points=0, status=results.ERROR, error=clip(error)))
+            self.result.checks.append(results.GraderError(clip(error)).as_check(
+                "collection", "Loading the checks", "加载检查项"))
 
 
 def is_student_failure(excinfo):
-    """AssertionError (incl. findings and missed waits) and socket errors caused by the
-    student's program are the student's; pytest-timeout's stop counts too (a check only
-    runs that long when the student's program keeps it busy)."""
-    if excinfo is None:
+    """Whether a check's exception is the student's failure, by its type: AssertionError
+    (incl. findings and missed waits) and socket errors caused by the student's program,
+    and the last-resort timeout's CheckTimeout (a check only runs that long when the
+    student's program keeps it busy). Anything else, a GraderError first, is the grader's."""
+    if excinfo is None or excinfo.errisinstance(results.GraderError):
         return False
-    if excinfo.errisinstance(STUDENT_FAILURES):
-        return True
-    return "Timeout" in str(excinfo.value) and excinfo.typename == "Failed"
+    return excinfo.errisinstance(STUDENT_FAILURES + (CheckTimeout,))
 
 
 def clip(text, lines=25):

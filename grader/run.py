@@ -1,7 +1,9 @@
 """Run the checks with pytest in this process and return the GradingResult.
 
 pytest's own terminal output is switched off (the report is ours); its exit code is not
-ours either: a failing check is a result, not an error.
+ours either: a failing check is a result, not an error. Only an exit status that says
+pytest could not run the checks at all (an internal or usage error) is the grader's failure:
+a GraderError, recorded as a check of its own with status ERROR.
 """
 
 import importlib.util
@@ -58,11 +60,10 @@ def grade_run(settings, progress=None):
     plugin = GraderPlugin(settings, on_result=show)
     status = pytest.main(pytest_args(settings.keyword, settings.pytest_args), plugins=[plugin])
     if status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        plugin.result.checks.append(results.CheckResult(
-            id="pytest", part="grader", title_en="Running the checks", title_zh="运行检查",
-            points=0, status=results.ERROR,
-            error="pytest could not run the checks (exit status %d); run python -m pytest "
-                  "grader/checks to see why" % status))
+        # pytest's exit status is where this failure shows: classified here, once.
+        failure = results.GraderError("pytest could not run the checks (exit status %d); run "
+                                      "python -m pytest grader/checks to see why" % status)
+        plugin.result.checks.append(failure.as_check("pytest", "Running the checks", "运行检查"))
     if shown and progress is not None:
         progress.write("\n\n")
     return plugin.result

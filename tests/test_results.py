@@ -1,11 +1,15 @@
 """The result model (grader/results.py): a GradingResult survives to_dict/from_dict and JSON
-unchanged, a SubmissionResult records each way a student's grading can end, and a
-GraderError becomes a check that costs the student nothing."""
+unchanged, a SubmissionResult records each way a student's grading can end, and the grader's
+own failures are classified where they are caught (the plugin's outcome, batch's view of a
+grader process), by type and exit status, never by their text."""
 
 import json
+import os
+import threading
 
 import pytest
 
+from grader import batch, plugin
 from grader.report import render_text
 from grader.results import ERROR, FAILED, CheckResult, Evidence, GraderError, \
     GradingResult, PartResult, SubmissionResult, SubmissionStatus
@@ -157,3 +161,120 @@ def test_a_grader_error_becomes_a_check_that_costs_the_student_nothing():
     assert (check.status, check.points, check.part) == (ERROR, 0, "grader")
     assert check.error == "pytest could not run the checks"
     assert GradingResult(checks=[check]).grader_errors == [check]
+
+
+def raised(error):
+    with pytest.raises(BaseException) as info:
+        raise error
+    return info
+
+
+@pytest.mark.parametrize("error, students", [
+    (AssertionError("expected a line"), True),
+    (ConnectionResetError("reset by the student's server"), True),
+    (plugin.CheckTimeout(plugin.TIMEOUT_MESSAGE % 60.0), True),
+    (GraderError("the classroom server cannot start"), False),
+    (OSError("no room for a peer"), False),
+    (KeyError("a bug in a check"), False),
+    # pytest-timeout's own failure text, raised by anything else, is not a timeout.
+    (pytest.fail.Exception("Timeout (>60.0s) from pytest-timeout."), False),
+])
+def test_whose_failure_is_told_by_the_exceptions_type(error, students):
+    assert plugin.is_student_failure(raised(error)) is students
+
+
+class FakeItem:
+    def __init__(self):
+        self.stash = pytest.Stash()
+
+
+class Settings:
+    """pytest-timeout's Settings, the fields the timer reads."""
+
+    def __init__(self, timeout, method="signal"):
+        self.timeout, self.method = timeout, method
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the signal timer is POSIX's")
+def test_the_last_resort_timer_stops_a_check_with_a_timeout_of_its_own_type():
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    grader = plugin.GraderPlugin.__new__(plugin.GraderPlugin)  # the hooks use no state
+    item = FakeItem()
+    assert grader.pytest_timeout_set_timer(item, Settings(0.05)) is True
+    try:
+        with pytest.raises(plugin.CheckTimeout, match=r"Timeout \(>0\.05s\)"):
+            threading.Event().wait(10)  # a check kept busy by the student's program
+    finally:
+        assert grader.pytest_timeout_cancel_timer(item) is True
+    assert grader.pytest_timeout_cancel_timer(FakeItem()) is None  # not ours: pytest-timeout's
+    assert grader.pytest_timeout_set_timer(FakeItem(), Settings(1, "thread")) is None
+
+
+SLOW_CHECK = """
+import threading
+import pytest
+
+@pytest.mark.check(points=3, zh="慢?")
+def check_kept_busy():
+    \"\"\"Kept busy?\"\"\"
+    threading.Event().wait(30)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the signal timer is POSIX's")
+def test_a_check_stopped_by_the_timeout_is_the_students_failure_and_says_why(tmp_path,
+                                                                            monkeypatch):
+    """Through pytest and pytest-timeout as python -m grader runs them. (pytest-timeout's
+    own stop came out as a bare AssertionError here, its terminal being off: a failure with
+    no reason at all.)"""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    from grader.settings import RunSettings
+
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as grader.run does
+    (tmp_path / "check_client.py").write_text(SLOW_CHECK, encoding="utf-8")
+    grader = plugin.GraderPlugin(RunSettings(REFERENCE / "chat_client.py",
+                                             REFERENCE / "chat_server.py", lang="en"))
+    pytest.main([str(tmp_path / "check_client.py"), "-p", "no:terminal", "-p",
+                 "no:cacheprovider", "-p", "pytest_timeout", "-o", "timeout=0.2",
+                 "-o", "timeout_method=signal", "-o", "python_files=check_*.py",
+                 "-o", "python_functions=check_*", "--rootdir", str(tmp_path),
+                 "-c", os.devnull], plugins=[grader])
+    [check] = grader.result.checks
+    assert (check.status, check.score) == (FAILED, 0)
+    assert check.evidence.summary == plugin.TIMEOUT_MESSAGE % 0.2
+
+
+# ----------------------------------------------------- batch's view of a grader process
+
+
+def test_a_grader_that_graded_hands_batch_its_result(tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(every_field().to_dict()), encoding="utf-8")
+    assert batch.read_grader_result(batch.EXIT_GRADED, path) == every_field()
+    assert batch.read_grader_result(batch.EXIT_GRADER_ERROR, path) == every_field()
+
+
+@pytest.mark.parametrize("status, content, reason", [
+    (1, "{}", "exit status 1"),          # died (a traceback, a signal): its file is not trusted
+    (2, None, "exit status 2"),          # refused its arguments
+    (-9, None, "exit status -9"),
+    (0, None, "no readable result"),     # ended well and wrote nothing
+    (0, "{\"checks\": [", "no readable result"),
+    (0, "[1, 2]", "no readable result"),
+])
+def test_a_grader_that_died_or_wrote_no_result_is_a_grader_error(tmp_path, status, content,
+                                                                  reason):
+    path = tmp_path / "result.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(GraderError, match=reason):
+        batch.read_grader_result(status, path)
+
+
+def test_batch_writes_the_report_as_the_grader_prints_it():
+    result = every_field()
+    # print() ends the report with a blank line; the width is a pipe's; no colour at all.
+    assert batch.student_report(result, "en", 80) == render_text(result, "en", False, 80) + "\n"
+    assert "\x1b[" not in batch.student_report(result, "zh", 100)

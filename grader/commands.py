@@ -22,9 +22,9 @@ from .results import SubmissionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: What of reference/ the grader needs (the classroom servers), and nothing else: the
-#: reference solutions never leave the instructor's copy.
-SERVER_FILES = ("__init__.py", "_instructor.py", "echo_server.py", "hub_server.py")
+#: The packages both bundles ship whole: the grader and the classroom servers it runs.
+#: Nothing of reference/ (the solutions) ever leaves the instructor's copy.
+SHIPPED_PACKAGES = ("grader", "classroom")
 
 # ------------------------------------------------------------------------------ batch
 
@@ -109,8 +109,8 @@ def gradescope(argv):
         _add_script(bundle, "setup.sh", SETUP_SH)
         _add_script(bundle, "run_autograder", RUN_AUTOGRADER)
         bundle.writestr("grader_lang", args.lang + "\n")
-        for path in _grader_files():
-            bundle.write(str(path), str(path.relative_to(ROOT)))
+        for path in package_files(SHIPPED_PACKAGES):
+            bundle.write(str(path), path.relative_to(ROOT).as_posix())
     print("wrote %s: upload it as the autograder (Ubuntu base image)" % args.out)
     return 0
 
@@ -122,11 +122,17 @@ def _add_script(bundle, name, text):
     bundle.writestr(info, text)
 
 
-def _grader_files():
-    """The grader package and the classroom servers it runs, as paths under ROOT."""
-    files = [path for path in sorted((ROOT / "grader").rglob("*"))
-             if path.is_file() and "__pycache__" not in path.parts]
-    return files + [ROOT / "reference" / name for name in SERVER_FILES]
+def package_files(packages):
+    """Every file of each package folder under ROOT, sorted: whatever modules it holds
+    (no list of names to keep up), without bytecode and hidden folders (.pytest_cache)."""
+    files = []
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*")):
+            inside = path.relative_to(ROOT).parts
+            if (path.is_file() and path.suffix != ".pyc" and "__pycache__" not in inside
+                    and not any(part.startswith(".") for part in inside)):
+                files.append(path)
+    return files
 
 
 # ---------------------------------------------------------------------------- handout
@@ -155,8 +161,8 @@ mistake.
 老师的服务器 / the classroom servers, to try your client at home:
 
 ```bash
-python -m reference.echo_server --host 127.0.0.1     # 回声服务器 / echo server, port 10000
-python -m reference.hub_server --host 127.0.0.1      # 聊天室 / chat room, port 10001
+python -m classroom.echo_server --host 127.0.0.1     # 回声服务器 / echo server, port 10000
+python -m classroom.hub_server --host 127.0.0.1      # 聊天室 / chat room, port 10001
 ```
 
 `notebooks/` 里的笔记本回答实验的思考题 (`jupyter lab notebooks/`)。
@@ -174,7 +180,7 @@ requires-python = ">=3.9"
 dependencies = ["pytest>=7", "pytest-timeout>=2.1"]
 
 [tool.setuptools]
-packages = ["grader", "grader.checks", "reference"]
+packages = ["grader", "grader.checks", "classroom"]
 
 [tool.setuptools.package-data]
 "grader.checks" = ["pytest.ini"]
@@ -199,7 +205,7 @@ def handout(argv):
 
 
 def handout_files():
-    files = _grader_files()
+    files = package_files(SHIPPED_PACKAGES)
     files += sorted((ROOT / "skeleton").glob("*.py"))
     notebooks = ROOT / "notebooks"
     if notebooks.is_dir():

@@ -6,7 +6,7 @@ bytes read, leave notice) with TCP_NODELAY and one ``send()`` per recipient per 
 its loop (the turn's relays joined, like our hub), and nothing else: no asyncio, no room
 cap, no buffering for slow readers, no logging beyond the "listening on" line the
 benchmark waits for. It is not a server for a class (a client that stops reading blocks
-it). Set beside ``relay_floor.c`` and ``reference.hub_server`` it says how much of our
+it). Set beside ``relay_floor.c`` and ``classroom.hub_server`` it says how much of our
 hub's latency is Python and how much is the machinery around it; given ``asyncio`` the
 same relay runs on asyncio's event loop (sockets watched with ``add_reader``, no
 transports), which says how much of that machinery is the loop itself::

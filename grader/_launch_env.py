@@ -18,5 +18,14 @@ HARDEN = "SOCKET_LAB_HARDEN"
 #: empty: keep ours.
 SANDBOX_UID = "SOCKET_LAB_UID"
 
+#: glibc's own: how many malloc arenas a process may make. Each thread that allocates may
+#: get an arena of its own, which reserves 64 MiB of address space, so a threaded chat
+#: server with a classroom of clients would meet the hardened address-space limit
+#: (grader/_sandbox.py) without using the memory. Set with hardening; read by the C
+#: runtime, not by the launcher.
+MALLOC_ARENA_MAX = "MALLOC_ARENA_MAX"
+#: The arenas a hardened student program may make.
+HARDENED_ARENAS = "2"
+
 #: Written to fd 1 before each announced read of fd 0. NUL bytes never occur in text output.
 STDIN_SENTINEL = b"\x00\x1bSLSTDIN\x00"

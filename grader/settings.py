@@ -104,4 +104,6 @@ def launcher_env(settings, notes_path=None, signal_reads=True):
            _launch_env.NOTES: str(notes_path) if notes_path else "",
            _launch_env.HARDEN: "1" if settings.harden else "0",
            _launch_env.SANDBOX_UID: str(settings.sandbox_uid) if settings.sandbox_uid else ""}
+    if settings.harden:
+        env[_launch_env.MALLOC_ARENA_MAX] = _launch_env.HARDENED_ARENAS
     return env

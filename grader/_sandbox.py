@@ -30,7 +30,8 @@ import os
 import signal
 import subprocess
 
-#: The uid of the first batch worker when the grader runs as root (the next ones follow).
+#: The uid that probes whether a Python can run unprivileged when the grader runs as root
+#: (batch gives its students uids of a block of their own: grader/batch.py).
 #: Any unused uid works for setuid; it needs no entry in /etc/passwd.
 FIRST_SANDBOX_UID = 64000
 

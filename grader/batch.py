@@ -35,6 +35,7 @@ import concurrent.futures
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import subprocess
@@ -133,6 +134,20 @@ def unpack(source, into):
 
 # -------------------------------------------------------------------------- sandboxing
 
+#: Each batch's students get uids of a block of their own, chosen at random among this
+#: many blocks of BLOCK_UIDS above FIRST_BLOCK_UID: two batches graded at once on one
+#: machine (two courses, two TAs) then share no uid, so a hostile student of one can touch
+#: nothing of the other's.
+FIRST_BLOCK_UID = 100000
+BLOCK_UIDS = 100000
+UID_BLOCKS = 20000
+
+
+def sandbox_uid_block():
+    """The first uid of a random block for one batch (uids below 2**31)."""
+    return FIRST_BLOCK_UID + random.randrange(UID_BLOCKS) * BLOCK_UIDS
+
+
 def choose_sandbox(workdir):
     """``(python, uid base)`` for student code: as root, a Python the sandbox user can run
     (this one, else the system's python3) and the first sandbox uid; else (ours, None).
@@ -208,6 +223,8 @@ class Batch:
         if os.name == "posix" and os.geteuid() == 0:
             os.chmod(str(self.out), 0o700)  # sandbox users cannot read the results
         self.python, uid_base, why = choose_sandbox(self.workdir)
+        if uid_base is not None:
+            uid_base = sandbox_uid_block()  # this batch's own uids
         if why:
             self.log("warning: " + why)
             self._warnings.append("warning: " + why)

@@ -50,7 +50,7 @@ nothing for that client, and through ``transport.write()`` otherwise: what the s
 did not take, and everything after it, until the transport has sent it all. The order
 is kept either way, and the relay loop stays short. With the broadcasts noted once per
 turn and the flush described at ``_flush_now_or_at_end_of_turn``, this took the hub's CPU
-per delivery at chat rate from 9.3-9.8 us to 7.8-8.5 us (benchmarks/hub_bench.py
+per delivery at chat rate from 9.3-9.8 us to 7.8-8.5 us (benchmarks/hub_bench
 --rate 10, runs alternating with the earlier hub). The proactor loop (Windows) does its
 own writing, so there every write goes through the transport (``_direct_socket``).
 

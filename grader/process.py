@@ -349,7 +349,7 @@ class ChildProcess:
 
     @property
     def name(self):
-        """What was run, as a person would type it: ``chat_client.py``, ``-m reference.hub_server``."""
+        """What was run, as a person would type it: ``chat_client.py``, ``-m classroom.hub_server``."""
         index = self._program_index
         return " ".join([os.path.basename(self.args[index])] + self.args[index + 1:])
 

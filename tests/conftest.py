@@ -147,3 +147,23 @@ def start_server(spawn):
         return server, port
 
     return start
+
+
+# -- the slow marker, kept honest ---------------------------------------------------------
+
+#: A test not marked slow that takes longer than this is named at the end of the run, so
+#: that `python -m pytest -m "not slow"` stays a loop of seconds.
+SLOW_SECONDS = 1.0
+_UNMARKED_SLOW = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.duration > SLOW_SECONDS and "slow" not in report.keywords:
+        _UNMARKED_SLOW.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _UNMARKED_SLOW:
+        terminalreporter.write_sep("-", "over %.0f s but not marked slow" % SLOW_SECONDS)
+        for duration, nodeid in sorted(_UNMARKED_SLOW, reverse=True):
+            terminalreporter.write_line("%6.2fs %s" % (duration, nodeid))

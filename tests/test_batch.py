@@ -20,6 +20,9 @@ from grader.results import GradingResult
 from grader.run import grade
 from tests.conftest import ROOT
 
+#: Each runs whole grader processes (a batch, a bundle, a handout).
+pytestmark = pytest.mark.slow
+
 SUBMISSIONS = ROOT / "tests" / "submissions"
 HOSTILE = ROOT / "tests" / "hostile"
 #: A few checks of each part keep these tests quick; the batch machinery is the same.

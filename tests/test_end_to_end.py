@@ -40,7 +40,7 @@ def test_three_clients_in_the_reference_hub(start_server, start_client):
 
 
 def test_client_with_the_instructor_echo_server(instructor_server, start_client):
-    server, port = instructor_server("reference.echo_server")
+    server, port = instructor_server("classroom.echo_server")
     client = connected_client(start_client, port)
     client.write_line("你好")
     client.wait_for("收到: 你好")
@@ -49,7 +49,7 @@ def test_client_with_the_instructor_echo_server(instructor_server, start_client)
 
 
 def test_clients_in_the_instructor_hub(instructor_server, start_client):
-    server, port = instructor_server("reference.hub_server")
+    server, port = instructor_server("classroom.hub_server")
     first = connected_client(start_client, port)
     second = connected_client(start_client, port)
     first.wait_for("加入了聊天室")  # the hub has registered the second client

@@ -44,6 +44,7 @@ def test_skeleton_scores_zero_and_every_check_names_the_unfinished_todo():
             check.evidence.hint_details["unfinished-todo"]
 
 
+@pytest.mark.slow
 def test_report_is_chinese_on_request_and_exit_status_is_zero_for_a_zero_score():
     run = run_grader("-k", "client_sends", "--lang", "zh")
     out = run.stdout.decode("utf-8")
@@ -58,6 +59,7 @@ def test_report_is_chinese_on_request_and_exit_status_is_zero_for_a_zero_score()
     (["--frobnicate"], "unrecognized arguments"),
     (["-k", "no_check_is_called_this"], "no check matched"),
 ])
+@pytest.mark.slow
 def test_bad_arguments_get_one_clear_line_and_exit_status_2(args, message):
     run = run_grader(*args)
     err = run.stderr.decode("utf-8", "replace")
@@ -89,6 +91,7 @@ def test_every_hint_reads_in_both_languages():
             assert text and "{detail}" not in text, hint_id
 
 
+@pytest.mark.slow
 def test_a_peer_that_cannot_start_is_a_grader_error_never_the_students_zero(monkeypatch):
     import grader.__main__ as cli
     from grader import lab
@@ -106,6 +109,7 @@ def test_a_peer_that_cannot_start_is_a_grader_error_never_the_students_zero(monk
     assert status == cli.EXIT_GRADER_ERROR
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="reads /proc")
 def test_no_student_process_outlives_the_grading(tmp_path, monkeypatch):
     import os

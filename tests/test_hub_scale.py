@@ -215,6 +215,7 @@ def text_by_sender(stream):
 # Many clients
 
 
+@pytest.mark.slow
 def test_a_thousand_connections_are_held_and_all_hear_one_message(enough_fds, crowd):
     enough_fds(2 * 1000 + 100)
     room = RoomLog()
@@ -274,6 +275,7 @@ def test_five_hundred_connect_disconnect_cycles_leave_nothing_behind(enough_fds,
 # Bad peers
 
 
+@pytest.mark.slow
 def test_a_client_that_never_reads_is_dropped_and_the_others_get_everything(crowd, peers):
     room = RoomLog()
     limit = 256 * 1024
@@ -389,6 +391,7 @@ def test_invalid_utf8_from_many_clients_is_relayed_as_replacement_characters(cro
         everyone_hears(clients[7], clients[:7] + clients[8:], '还好吗')
 
 
+@pytest.mark.slow
 def test_a_one_mebibyte_message_reaches_every_other_client_intact(crowd):
     room = RoomLog()
     big = 1024 * 1024

@@ -479,6 +479,7 @@ def tags_by_sender(stream):
     return found
 
 
+@pytest.mark.slow
 def test_a_class_of_fifty_chats_at_once(peers):
     """50 clients send 20 tagged messages each, all at once; one more client never reads.
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+#: Each runs a notebook top to bottom in a kernel of its own.
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 EXPECTED = [

@@ -128,6 +128,7 @@ def _sibling(name):
 #: in grader/_launch_env.py, read here once.
 _ENV = _sibling("_launch_env.py")
 STDIN_SENTINEL = _ENV["STDIN_SENTINEL"]
+START_SENTINEL = _ENV["START_SENTINEL"]
 _NOTES_PATH = os.environ.get(_ENV["NOTES"])
 _SIGNAL_READS = os.environ.get(_ENV["STDIN_SIGNAL"]) == "1"
 _HARDEN = os.environ.get(_ENV["HARDEN"]) == "1"
@@ -670,6 +671,14 @@ def _harden():
     sandbox["harden"](int(_SANDBOX_UID) if _SANDBOX_UID else None)
 
 
+def _announce_start():
+    """Tell the grader the student's code starts now (its start deadline counts from here)."""
+    try:
+        os.write(2, START_SENTINEL)
+    except OSError:
+        pass
+
+
 def main():
     if len(sys.argv) < 2:
         sys.stderr.write(USAGE + "\n")
@@ -683,6 +692,8 @@ def main():
     _set_path(program)
     _install_guard()
     _announce_stdin_reads()
+    if _SIGNAL_READS:
+        _announce_start()
     try:
         runpy.run_path(program, run_name="__main__")
     except (SystemExit, KeyboardInterrupt):

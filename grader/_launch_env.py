@@ -10,7 +10,8 @@ no ``grader`` package may be imported.
 
 #: A file: the launcher appends each distinct note to it as one JSON line.
 NOTES = "SOCKET_LAB_NOTES"
-#: "1": write STDIN_SENTINEL to stdout just before each read of stdin that may wait.
+#: "1": write STDIN_SENTINEL to stdout just before each read of stdin that may wait, and
+#: START_SENTINEL to stderr once, just before the student's code starts.
 STDIN_SIGNAL = "SOCKET_LAB_STDIN_SIGNAL"
 #: "1": resource limits (grader/_sandbox.py) before the student's code runs.
 HARDEN = "SOCKET_LAB_HARDEN"
@@ -29,3 +30,6 @@ HARDENED_ARENAS = "2"
 
 #: Written to fd 1 before each announced read of fd 0. NUL bytes never occur in text output.
 STDIN_SENTINEL = b"\x00\x1bSLSTDIN\x00"
+#: Written to fd 2 once Python and the launcher are up, just before the student's code runs:
+#: a start deadline counts from here, so a Python slow to start costs time, not points.
+START_SENTINEL = b"\x00\x1bSLSTART\x00"

@@ -35,6 +35,7 @@ from .findings import STUDENT_FAILURES, Finding, say
 from .matching import address_pattern
 from .peers import Listener, Peer, Ports, drain, trimmed
 from .process import WaitTimeout
+from .results import GraderError
 from .student import StudentProgram
 
 LOOPBACK = "127.0.0.1"
@@ -54,6 +55,9 @@ JOIN_ATTEMPTS = 3
 #: looks (Lab.join, Linux only).
 SETTLE_WAIT = 0.25
 SETTLE_POLL = 0.001
+
+#: The stuck_starts key of a file whose Python never started (see Lab._launch_failed).
+LAUNCH = "launch"
 
 
 class Lab:
@@ -165,7 +169,7 @@ class Lab:
         """Call ``attempt(seconds)`` (a wait for an event, bounded by its argument) until it
         succeeds, the program ends, or the start deadline passes. Waiting in slices lets a
         program that ended early (a crash, an unfinished TODO) fail the check at once."""
-        deadline = time.monotonic() + self._start_timeout(program)
+        deadline = self._start_deadline(program)
         while True:
             left = deadline - time.monotonic()
             if attempt(max(0.0, min(START_SLICE, left))):
@@ -192,7 +196,7 @@ class Lab:
     def connect(self, server, name, filler=None):
         """Connect a peer to the student's server; retried (paced by the server's output)
         until it listens, for at most the start deadline."""
-        deadline = time.monotonic() + self._start_timeout(server)
+        deadline = self._start_deadline(server)
         while True:
             try:
                 peer = Peer.connect(server.port, name=name, filler=filler)
@@ -267,13 +271,31 @@ class Lab:
         program.type(line)
 
     # -- stuck starts -----------------------------------------------------------------------
-    def _start_timeout(self, program):
-        return timeouts.CHECK
+    def _start_deadline(self, program):
+        """When a program that has not got going is given up on: the start deadline
+        (timeouts.CHECK) counts from the moment its own code starts, so a Python slow to
+        start (at most timeouts.LAUNCH) costs time, not points."""
+        launched = program.process.wait_launched(timeouts.LAUNCH)
+        if not launched and program.running:
+            self._launch_failed(program)
+        return time.monotonic() + timeouts.CHECK
+
+    def _launch_failed(self, program):
+        """Python itself never got the student's file going: the machine's failure, not the
+        student's; later starts of the same file fail at once the same way."""
+        error = GraderError(
+            "Python did not start %s within %.0f s (an antivirus scanning python.exe? a "
+            "cold disk?); nothing of the student's code ran" % (program.path.name, timeouts.LAUNCH))
+        self.stuck_starts[(str(program.path), LAUNCH)] = error
+        raise error
 
     def _check_not_stuck(self, path, mode):
         # Keyed on the resolved path (Lab and StudentProgram resolve theirs), so any
         # spelling of a path meets the same entry.
         key = str(path)
+        failed_launch = self.stuck_starts.get((key, LAUNCH))
+        if failed_launch is not None:
+            raise GraderError(str(failed_launch))
         finding = self.stuck_starts.get((key, mode)) or self.stuck_starts.get((key, None))
         if finding is not None:
             raise Finding(finding.zh + " (在之前的检查中已经发生, 这一项不再等待)",

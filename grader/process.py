@@ -54,6 +54,7 @@ _READ_SIZE = 65536
 #: each read of stdin (both defined once, in grader/_launch_env.py).
 STDIN_SIGNAL_ENV = _launch_env.STDIN_SIGNAL
 STDIN_SENTINEL = _launch_env.STDIN_SENTINEL
+START_SENTINEL = _launch_env.START_SENTINEL
 
 
 class WaitTimeout(AssertionError):
@@ -232,12 +233,14 @@ def _decode_into(capture, decoder, data):
         capture.append(text.replace("\r\n", "\n"))
 
 
-def _pump(stream, capture, limit=None, on_flood=None, sentinel=None):
+def _pump(stream, capture, limit=None, on_flood=None, sentinel=None, on_sentinel=None):
     """Reader thread body: bytes from a pipe -> decoded text in a capture, until EOF.
 
     Once more than ``limit`` characters have come, ``on_flood()`` is called (once). With a
-    ``sentinel``, each one is taken out of the bytes and recorded as a read request.
+    ``sentinel``, each one is taken out of the bytes and ``on_sentinel()`` called where it
+    was (by default: recorded as a read request of the capture).
     """
+    on_sentinel = on_sentinel or capture.read_requested
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     read = getattr(stream, "read1", stream.read)
     held = b""
@@ -252,7 +255,7 @@ def _pump(stream, capture, limit=None, on_flood=None, sentinel=None):
                 pieces, held = split_sentinels(held + data, sentinel)
                 for index, piece in enumerate(pieces):
                     if index:
-                        capture.read_requested()
+                        on_sentinel()
                     _decode_into(capture, decoder, piece)
             if limit is not None and capture.total_chars > limit and on_flood is not None:
                 on_flood()
@@ -338,11 +341,16 @@ class ChildProcess:
             **_sandbox.spawn_options())
         self.stdout = Capture()
         self.stderr = Capture()
-        sentinels = {"stdout": STDIN_SENTINEL if self.signals_reads else None, "stderr": None}
+        #: When the launcher said the program's own code starts (monotonic time; None until
+        #: then, and always without the launcher's signals).
+        self.launched_at = None
+        sentinels = {"stdout": STDIN_SENTINEL if self.signals_reads else None,
+                     "stderr": START_SENTINEL if self.signals_reads else None}
+        on_sentinel = {"stdout": None, "stderr": self._on_launch}
         self._readers = [
             threading.Thread(target=_pump, daemon=True, args=(
                 getattr(self.proc, name), getattr(self, name), flood_limit,
-                lambda name=name: self._flood(name), sentinels[name]))
+                lambda name=name: self._flood(name), sentinels[name], on_sentinel[name]))
             for name in ("stdout", "stderr")]
         for reader in self._readers:
             reader.start()
@@ -399,6 +407,28 @@ class ChildProcess:
                         getattr(pattern, "pattern", pattern), stream, self.name, why,
                         self.describe()))
                 capture.changed.wait(left)
+
+    def _on_launch(self):
+        with self.stderr.changed:
+            if self.launched_at is None:
+                self.launched_at = time.monotonic()
+            self.stderr.changed.notify_all()
+
+    def wait_launched(self, timeout):
+        """True once the launcher said the program's own code starts (at once without the
+        launcher's signals: there is nothing to wait for); False if the program ended (its
+        stderr closed) or ``timeout`` passed first."""
+        if not self.signals_reads:
+            return True
+        capture = self.stderr
+        deadline = time.monotonic() + timeout
+        with capture.changed:
+            while self.launched_at is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or capture.closed:
+                    return False
+                capture.changed.wait(left)
+        return True
 
     def wait_read(self, index=0, timeout=timeouts.SHORT):
         """Wait until the child has made read request number ``index`` (from 0: its first

@@ -25,6 +25,12 @@ EXIT_BAR = 2.0
 #: room that never relays fails every hub check, so this bounds what that costs.
 RELAY = 1.0
 
+#: Waiting for a student's Python to start at all, before its start deadline (CHECK) counts:
+#: on a laptop an antivirus scan of python.exe, a cold disk or a file still coming from
+#: OneDrive can take seconds. A program that is slow because of its own code is not helped:
+#: its deadline counts from the moment its code starts (grader/_launch_env.py).
+LAUNCH = 30.0
+
 #: Waiting for a bulk exchange to finish (many clients, many messages).
 LONG = 30.0
 

@@ -215,6 +215,13 @@ def run_until_chat_ends(start):
     读键盘的守护线程可能还卡在 input() 里, 没有可移植的办法唤醒它, 所以用 os._exit 结束进程。
     A daemon thread may still be blocked in input(); nothing portable wakes it, so os._exit ends the process.
     """
+    # 控制台显示不了的字符 (例如 GBK 控制台里的表情符号) 打印成 ?, 接收线程不会因此崩溃
+    # A character the console cannot show (an emoji on a GBK console) prints as ?: no thread crashes on it
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors='replace')
+        except (AttributeError, ValueError):
+            pass  # 不是普通的文本流 (例如被IDE替换了) / not a plain text stream (an IDE replaced it)
     status = 0
     try:
         start()

@@ -3,12 +3,16 @@ slow to start (antivirus scanning python.exe, a cold disk, a file still being fe
 OneDrive) must cost time, never points."""
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from grader import timeouts
+from grader.peers import Listener, Peer, free_port
+from grader.process import ChildProcess
 from grader.run import grade_run
 from grader.settings import RunSettings
 
@@ -56,3 +60,83 @@ def test_a_program_that_spins_at_start_is_still_graded_at_todays_pace(tmp_path):
     assert all(c.evidence.hints[:1] == ["stuck-at-start"] for c in result.checks)
     # One start waited for (1 s to launch, then the start deadline), the rest at once.
     assert took < 1 + 3 + 4, took
+
+
+# -- a console that cannot show every character ------------------------------------------
+
+#: What a GBK console (cmd, Git Bash, an IDE's run pane, ``> log.txt`` on a Chinese
+#: Windows) cannot encode: an emoji, and the U+FFFD the hub sends for invalid bytes.
+UNSHOWABLE = ["😀 hello".encode("utf-8"), b"\xff\xfe bad bytes"]
+
+
+def run_on_gbk_console(program, answers, talk):
+    """Run ``program`` with stdout and stderr a cp936 pipe, type ``answers``, let ``talk``
+    (given our Listener) play the other end and close it; return (exit status, output).
+    The output is stdout and stderr together, so a traceback shows too."""
+    env = dict(os.environ, PYTHONIOENCODING="cp936", PYTHONUTF8="0")
+    with Listener() as listener:
+        proc = subprocess.Popen([sys.executable, "-u", str(program)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        try:
+            proc.stdin.write("".join(line + "\n" for line in answers(listener.port)).encode("cp936"))
+            proc.stdin.flush()
+            talk(listener)
+            # stdin stays open: the program must end because the other end closed.
+            proc.wait(timeout=timeouts.EXIT)
+            out = proc.stdout.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return proc.returncode, out.decode("cp936", "replace")
+
+
+def test_the_reference_client_keeps_chatting_on_a_gbk_console():
+    def talk(listener):
+        server = listener.accept("server")
+        for data in UNSHOWABLE:
+            server.sock.sendall(data)
+        server.send("still here")
+        server.sock.close()
+
+    status, out = run_on_gbk_console(REFERENCE / "chat_client.py",
+                                     lambda port: ["127.0.0.1", str(port)], talk)
+    assert "still here" in out and "聊天已结束" in out and status == 0, out
+    assert "UnicodeEncodeError" not in out, out
+
+
+def test_the_reference_server_keeps_printing_on_a_gbk_console():
+    """The p2p server prints what its client sends; on a GBK console an emoji or a U+FFFD
+    must not end its receiving thread before the client's next message."""
+    env = {"PYTHONIOENCODING": "cp936", "PYTHONUTF8": "0"}
+    port = free_port()
+    server = ChildProcess([REFERENCE / "chat_server.py"], env=env)
+    try:
+        for answer in (port, "p2p", 1):  # the port, the mode, and max (asked in hub mode only)
+            server.write_line(str(answer))
+        peer = connect_when_listening(server, port)
+        for data in UNSHOWABLE:
+            peer.sock.sendall(data)
+        peer.send("still here")
+        peer.sock.close()
+        assert server.wait_exit(timeouts.EXIT) is not None, server.describe()
+        server.drain()
+        # stdout is GBK and read here as UTF-8: its ASCII is intact, its Chinese is not.
+        assert "still here" in server.stdout.text, server.describe()
+        assert "UnicodeEncodeError" not in server.stderr.text, server.describe()
+    finally:
+        server.kill()
+
+
+def connect_when_listening(program, port, attempts=100):
+    """A Peer connected to ``program`` once it listens: each refused attempt waits for the
+    program's next output (it prints on its way to listen()) or a short tick."""
+    for _ in range(attempts):
+        try:
+            return Peer.connect(port, name="client")
+        except ConnectionRefusedError:
+            if program.proc.poll() is not None:
+                break
+            with program.stdout.changed:
+                program.stdout.changed.wait(0.05)
+    raise AssertionError("the server never listened on %d:\n%s" % (port, program.describe()))

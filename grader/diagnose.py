@@ -104,7 +104,7 @@ CONDITIONAL = ("thread-not-started", "dict-changed", "send-to-departed", "bare-e
 
 #: Hints that explain every other symptom of a check: when one is found it is the only
 #: hint shown (an unfinished TODO makes "no connection was made" noise).
-SOLE_CAUSES = ("syntax-error", "missing-file", "unfinished-todo", "network-refused",
+SOLE_CAUSES = ("syntax-error", "file-not-utf8", "missing-file", "unfinished-todo", "network-refused",
                "stuck-at-start", "stdin-unanswered")
 
 #: A check's catch-all hint -> the specific ones that replace it when confirmed.
@@ -156,7 +156,7 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
     if refused:
         add("network-refused", "%s %s:%s" % (refused[0].get("op"), refused[0].get("host"),
                                              refused[0].get("port")))
-    for sole in ("stuck-at-start", "stdin-unanswered", "syntax-error", "missing-file"):
+    for sole in ("stuck-at-start", "stdin-unanswered", "syntax-error", "file-not-utf8", "missing-file"):
         if sole in proposed:
             add(sole)
     if any(hint in SOLE_CAUSES for hint in hints):

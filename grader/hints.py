@@ -23,6 +23,13 @@ HINTS = {
         "文件有语法错误, 程序根本无法运行: {detail}。先用 python 直接运行它, 按报错的行号改正。",
         "The file has a syntax error, so it cannot run at all: {detail}. Run it with python "
         "and fix the line the error names."),
+    "file-not-utf8": Hint(
+        0,
+        "文件不是用 UTF-8 编码保存的 (多半是 GBK, 记事本里叫 ANSI), Python 无法运行它: {detail}。"
+        "在编辑器里把它另存为 UTF-8 (VS Code: 点右下角的编码 → 通过编码保存 → UTF-8; 记事本: 另存为 → 编码 UTF-8)。",
+        "The file is not saved as UTF-8 (GBK most likely, \"ANSI\" in Notepad), so Python cannot "
+        "run it: {detail}. Save it as UTF-8 in your editor (VS Code: the encoding in the status "
+        "bar → Save with Encoding → UTF-8; Notepad: Save As → Encoding UTF-8)."),
     "unfinished-todo": Hint(
         0,
         "还有TODO没有完成: {detail}。完成这个TODO, 并删掉它下面的 raise NotImplementedError 那一行。",

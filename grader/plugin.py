@@ -21,6 +21,7 @@ but with the signal method the timer is this plugin's (pytest-timeout's
 CheckTimeout, a type of its own, so that the outcome says what stopped the check.
 """
 
+import io
 import itertools
 import os
 import shutil
@@ -28,6 +29,7 @@ import signal
 import tempfile
 import threading
 import time
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -348,10 +350,24 @@ def timed_tail(capture, zero, limit=TAIL_CHARS, lines=40, lang="en"):
 
 
 def read_source(path):
+    """The text of a student's file as Python reads it (its declared encoding, UTF-8 by
+    default, a byte-order mark dropped), undecodable bytes replaced; "" if unreadable."""
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        data = Path(path).read_bytes()
     except OSError:
         return ""
+    try:
+        return decode_source(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        return data.decode("utf-8", "replace")
+
+
+def decode_source(data):
+    """``data`` decoded as Python decodes a source file: the encoding its first lines
+    declare (PEP 263), else UTF-8, with a byte-order mark dropped. Raises
+    UnicodeDecodeError where Python would refuse to run it."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
 
 
 def preflight(path):
@@ -361,7 +377,11 @@ def preflight(path):
         return "missing-file", str(path)
     try:
         source = path.read_bytes()
+        decode_source(source)
         compile(source, str(path), "exec", dont_inherit=True)
+    except UnicodeDecodeError as error:
+        # Saved as GBK ("ANSI" on a Chinese Windows): Python will not run it at all.
+        return "file-not-utf8", "%s, line %d" % (path.name, source[:error.start].count(b"\n") + 1)
     except SyntaxError as error:
         line = (error.text or "").strip()
         return "syntax-error", "%s, line %s: %s%s" % (

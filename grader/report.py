@@ -82,6 +82,7 @@ MESSAGES = {
         "causes": {
             "unfinished-todo": ("你的{program}一启动就结束了", "还有TODO没有完成"),
             "syntax-error": ("你的{program}无法运行", "语法错误"),
+            "file-not-utf8": ("你的{program}无法运行", "不是 UTF-8 编码"),
             "crash": ("你的{program}启动时就因为异常而终止", ""),
             "stuck-at-start": ("你的{program}启动后没有走到下一步", ""),
             "stdin-unanswered": ("你的{program}在等评分程序无法回答的输入", "最后打印的是"),
@@ -131,6 +132,7 @@ MESSAGES = {
         "causes": {
             "unfinished-todo": ("Your {program} ends at start-up", "unfinished TODO"),
             "syntax-error": ("Your {program} cannot run", "syntax error"),
+            "file-not-utf8": ("Your {program} cannot run", "not saved as UTF-8"),
             "crash": ("Your {program} dies of an exception at start-up", ""),
             "stuck-at-start": ("Your {program} starts but never gets going", ""),
             "stdin-unanswered": ("Your {program} waits for input the grader cannot answer",

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from grader import timeouts
+from grader.diagnose import static_findings
+from grader.hints import render as hint_text
 from grader.peers import Listener, Peer, free_port
+from grader.plugin import preflight, read_source
 from grader.process import ChildProcess
 from grader.run import grade_run
 from grader.settings import RunSettings
@@ -140,3 +143,31 @@ def connect_when_listening(program, port, attempts=100):
             with program.stdout.changed:
                 program.stdout.changed.wait(0.05)
     raise AssertionError("the server never listened on %d:\n%s" % (port, program.describe()))
+
+
+# -- files saved by Windows editors -------------------------------------------------------
+
+def test_a_file_saved_as_gbk_is_told_to_be_saved_as_utf8(tmp_path):
+    """Notepad's "ANSI" on a Chinese Windows is GBK: Python will not run the file, and the
+    fix is the encoding, not a line of code."""
+    server = tmp_path / "chat_server.py"
+    source = (REFERENCE / "chat_server.py").read_text(encoding="utf-8")
+    server.write_bytes(source.encode("gbk", "replace"))
+    hint, detail = preflight(server)
+    assert hint == "file-not-utf8", (hint, detail)
+    first = next(n for n, line in enumerate(source.splitlines(), 1) if any(ord(c) > 127 for c in line))
+    assert "line %d" % first in detail
+    assert "Save it as UTF-8" in hint_text("file-not-utf8", "en", detail)
+    assert "另存为 UTF-8" in hint_text("file-not-utf8", "zh", detail)
+
+
+def test_a_file_saved_with_a_bom_keeps_its_code_based_hints(tmp_path):
+    """Notepad's "UTF-8" writes a byte-order mark; Python runs the file all the same, so the
+    grader must read it too (the static hints parse its code)."""
+    buggy = ROOT / "tests" / "submissions" / "hub-thread-not-started" / "chat_server.py"
+    with_bom = tmp_path / "chat_server.py"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + buggy.read_bytes())
+    assert preflight(with_bom) is None
+    plain, marked = read_source(buggy), read_source(with_bom)
+    assert marked == plain
+    assert static_findings(marked, "hub") == static_findings(plain, "hub") != {}

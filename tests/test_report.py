@@ -790,7 +790,8 @@ def latin_words(text):
 
 #: Words a Chinese report may hold in its own fixed strings: the project's name and the
 #: names students see in their own code and terminal.
-ZH_ALLOWED = {"socket", "lab", "p2p", "hub", "stdout", "stderr", "TODO", "Traceback"}
+ZH_ALLOWED = {"socket", "lab", "p2p", "hub", "stdout", "stderr", "TODO", "Traceback",
+              "UTF"}  # UTF-8: the name of an encoding, in Chinese text too
 
 
 def strings_of(value):

@@ -92,7 +92,7 @@ def main(argv=None):
         return EXIT_BAD_ARGUMENTS
     from .run import grade_run
     from .settings import RunSettings
-    from .console import detect_lang, safe_output, terminal_width, use_color
+    from .console import detect_lang, printable, safe_output, terminal_width, use_color
     from .files import write_atomic
     from .gradescope import write_json
     from .report import render_text
@@ -123,9 +123,10 @@ def main(argv=None):
             " -k %r" % args.keyword if args.keyword else "",
             " --part %s" % " ".join(args.part) if args.part else ""), file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
-    print(render_text(result, lang=lang, color=use_color(sys.stdout), width=terminal_width()))
+    print(printable(render_text(result, lang=lang, color=use_color(sys.stdout),
+                                width=terminal_width())))
     if args.repeat > 1:
-        print(describe_repeats(runs, lang))
+        print(printable(describe_repeats(runs, lang)))
     if args.json:
         write_json(result, args.json, lang=lang)
     if args.result_json:

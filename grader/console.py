@@ -120,6 +120,26 @@ def piped_width(environ=None):
     return columns if columns > 0 else FALLBACK_WIDTH
 
 
+#: Marks a console may lack, and stand-ins it has: GBK (a Chinese Windows console, cmd or
+#: PowerShell with code page 936) has √ and × but neither ✓ nor ✗, which would print as ?.
+STAND_INS = {"✓": "√", "✗": "×"}
+
+
+def printable(text, stream=None):
+    """``text`` with the stand-ins for marks that ``stream`` (default stdout) cannot encode."""
+    stream = sys.stdout if stream is None else stream
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    missing = {}
+    for mark, stand_in in STAND_INS.items():
+        try:
+            mark.encode(encoding)
+        except UnicodeEncodeError:
+            missing[mark] = stand_in
+        except LookupError:
+            return text
+    return text.translate(str.maketrans(missing)) if missing else text
+
+
 def safe_output(streams=None):
     """A console that cannot show a character (GBK and ✓) shows a replacement instead of
     ending the run with UnicodeEncodeError. ``streams``: default stdout and stderr."""

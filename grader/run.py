@@ -14,6 +14,7 @@ import pytest
 
 from . import results
 from .plugin import GraderPlugin, check_id, checks_dir, environment_for_pytest, part_of
+from .console import printable
 from .settings import PARTS, RunSettings
 
 #: Last-resort stop per check (seconds). Every wait in a check has its own, much shorter,
@@ -54,7 +55,7 @@ def grade_run(settings, progress=None):
             if not shown:
                 progress.write("评分中 / grading: " if lang == "zh" else "grading: ")
             shown.append(check)
-            progress.write(MARKS.get(check.status, "?"))
+            progress.write(printable(MARKS.get(check.status, "?"), progress))
             progress.flush()
 
     plugin = GraderPlugin(settings, on_result=show)

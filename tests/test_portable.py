@@ -171,3 +171,30 @@ def test_a_file_saved_with_a_bom_keeps_its_code_based_hints(tmp_path):
     plain, marked = read_source(buggy), read_source(with_bom)
     assert marked == plain
     assert static_findings(marked, "hub") == static_findings(plain, "hub") != {}
+
+
+# -- a GBK console ------------------------------------------------------------------------
+
+def grade_on_a_gbk_console(*args):
+    env = dict(os.environ, PYTHONIOENCODING="gbk", PYTHONUTF8="0")
+    run = subprocess.run([sys.executable, "-m", "grader", "--lang", "zh"] + list(args),
+                         cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=120)
+    return run.returncode, run.stdout.decode("gbk")
+
+
+@pytest.mark.slow
+def test_marks_on_a_gbk_console_are_ones_it_can_show():
+    status, out = grade_on_a_gbk_console("--reference", "-k", "client_sends or p2p_announces")
+    assert status == 0 and "√ 1.1" in out and "? 1." not in out, out
+    status, out = grade_on_a_gbk_console("-k", "client_sends")   # the skeleton: a failure
+    assert status == 0 and "× 1.1" in out, out
+
+
+def test_marks_are_kept_where_the_console_has_them():
+    import io
+    from grader.console import printable
+    utf8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    gbk = io.TextIOWrapper(io.BytesIO(), encoding="gbk")
+    assert printable("✓ ✗ !", utf8) == "✓ ✗ !"
+    assert printable("✓ ✗ !", gbk) == "√ × !"

@@ -315,7 +315,9 @@ def pump(peers, is_done, timeout=timeouts.LONG, what="the expected messages"):
     with _selector_over(peers) as selector:
         while waiting:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            # Every peer still waited for has ended: nothing more can come (and select() on
+            # Windows refuses to watch nothing, where Linux would sleep to the deadline).
+            if remaining <= 0 or all(peer.eof for peer in waiting) or not selector.get_map():
                 break
             for key, _ in selector.select(remaining):
                 peer = key.data
@@ -324,8 +326,6 @@ def pump(peers, is_done, timeout=timeouts.LONG, what="the expected messages"):
                     selector.unregister(peer.sock)
                 if peer in waiting and is_done(peer):
                     waiting.discard(peer)
-            if all(peer.eof for peer in waiting):
-                break
     if waiting:
         example = min(waiting, key=peers.index)
         raise WaitTimeout(

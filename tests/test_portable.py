@@ -3,6 +3,7 @@ slow to start (antivirus scanning python.exe, a cold disk, a file still being fe
 OneDrive) must cost time, never points."""
 
 import os
+import selectors
 import subprocess
 import sys
 import time
@@ -13,9 +14,10 @@ import pytest
 from grader import timeouts
 from grader.diagnose import static_findings
 from grader.hints import render as hint_text
-from grader.peers import Listener, Peer, free_port
+from grader import peers as peers_module
+from grader.peers import Listener, Peer, free_port, pump
 from grader.plugin import preflight, read_source
-from grader.process import ChildProcess
+from grader.process import ChildProcess, WaitTimeout
 from grader.run import grade_run
 from grader.settings import RunSettings
 
@@ -198,3 +200,27 @@ def test_marks_are_kept_where_the_console_has_them():
     gbk = io.TextIOWrapper(io.BytesIO(), encoding="gbk")
     assert printable("✓ ✗ !", utf8) == "✓ ✗ !"
     assert printable("✓ ✗ !", gbk) == "√ × !"
+
+
+# -- select() with nothing to watch -------------------------------------------------------
+
+class WindowsLikeSelector(selectors.SelectSelector):
+    """select() on Windows refuses to watch nothing (WSAEINVAL); Linux would just sleep."""
+
+    def select(self, timeout=None):
+        if not self.get_map():
+            raise OSError(10022, "An invalid argument was supplied")
+        return super().select(timeout)
+
+
+def test_pump_stops_at_once_when_every_peer_it_waits_for_has_ended(monkeypatch):
+    monkeypatch.setattr(peers_module.selectors, "DefaultSelector", WindowsLikeSelector)
+    with Listener() as listener:
+        peer = Peer.connect(listener.port, name="A")
+        listener.accept("server").sock.close()
+        peer.wait_for_eof(timeout=timeouts.SHORT)      # its stream ended: nothing to watch
+        started = time.monotonic()
+        with pytest.raises(WaitTimeout, match="closed by the other side"):
+            pump([peer], lambda p: False, timeout=timeouts.SHORT, what="a reply")
+        assert time.monotonic() - started < 1.0
+        peer.sock.close()

@@ -267,11 +267,41 @@ class InstructorServer:
     async def start(self):
         """Start listening; afterwards ``port`` is the bound port. Raises OSError if it cannot."""
         loop = self._loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(
-            lambda: ClientConnection(self), self.host, self.port, backlog=LISTEN_BACKLOG)
+        if loop.get_exception_handler() is None:   # a loop of our own (not someone's app)
+            loop.set_exception_handler(self._loop_exception)
+        self._listener = await self._listen()
         self.host, self.port = self._listener.sockets[0].getsockname()[:2]
         self._log('%s listening on %s:%d (at most %d clients)'
                   % (self.NAME, self.host, self.port, self.max_clients))
+
+    def _listen(self):
+        return self._loop.create_server(
+            lambda: ClientConnection(self), self.host, self.port, backlog=LISTEN_BACKLOG)
+
+    # What the event loop meets outside our callbacks. On Windows' proactor loop an OSError
+    # in accept (a client that reset before it was taken in) closes the listening socket
+    # for good (CPython gh-93821), and a client's reset is reported from the transport's
+    # own callback with a traceback per client: a room must go on admitting newcomers, and
+    # its log must not drown in what students' laptops do every minute.
+
+    def _loop_exception(self, loop, context):
+        error = context.get("exception")
+        if context.get("message", "").startswith("Accept failed") and not self._stopping:
+            loop.create_task(self._listen_again(error))
+        elif isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+            self._log_routine("a connection was reset by its client (%s)" % error)
+        else:
+            loop.default_exception_handler(context)
+
+    async def _listen_again(self, error):
+        """Listen again on the same address if the listening socket was closed under us."""
+        if self._stopping or any(sock.fileno() != -1 for sock in self._listener.sockets):
+            return  # still listening: the loop only reported the failure
+        self._log("accepting failed (%s); listening again on %s:%d" % (error, self.host, self.port))
+        try:
+            self._listener = await self._listen()
+        except OSError as again:
+            self._log("could not listen again on %s:%d: %s" % (self.host, self.port, again))
 
     async def close(self):
         """Stop listening and close every connection; return the number closed."""

@@ -18,6 +18,8 @@ from grader import peers as peers_module
 from grader.peers import Listener, Peer, free_port, pump
 from grader.plugin import preflight, read_source
 from grader.process import ChildProcess, WaitTimeout
+from grader.classroom_adapter import ClassroomServer
+from classroom.hub_server import HubServer
 from grader.run import grade_run
 from grader.settings import RunSettings
 
@@ -224,3 +226,45 @@ def test_pump_stops_at_once_when_every_peer_it_waits_for_has_ended(monkeypatch):
             pump([peer], lambda p: False, timeout=timeouts.SHORT, what="a reply")
         assert time.monotonic() - started < 1.0
         peer.sock.close()
+
+
+# -- the classroom servers on Windows' proactor loop --------------------------------------
+
+def test_a_failed_accept_does_not_stop_the_room_admitting_newcomers():
+    """On the proactor loop an OSError in accept (a client that reset before it was taken
+    in) closes the listening socket (CPython gh-93821): the room must listen again."""
+    room = ClassroomServer(HubServer)
+    try:
+        def fail_an_accept(server):
+            listening = server._listener.sockets[0]
+            server._listener.close()          # what the proactor's accept loop does
+            server._loop.call_exception_handler({
+                "message": "Accept failed on a socket", "socket": listening,
+                "exception": ConnectionResetError(10054, "reset by peer")})
+        server = room.thread.server
+        closed = server._listener
+        room.thread.call(fail_an_accept, server)
+        # The room listens again from a task of its loop: each call below is a round trip
+        # through that loop (no sleep), bounded by a deadline.
+        deadline = time.monotonic() + timeouts.SHORT
+        while room.thread.call(lambda: server._listener is closed) and time.monotonic() < deadline:
+            pass
+        newcomer = Peer.connect(room.port, name="newcomer")
+        assert room.wait_joined(1, timeout=timeouts.SHORT), room.describe()
+        newcomer.sock.close()
+    finally:
+        room.stop()
+
+
+def test_a_reset_is_one_line_of_the_log_not_a_traceback(caplog):
+    room = ClassroomServer(HubServer)
+    try:
+        server = room.thread.server
+        room.thread.call(lambda: server._loop.call_exception_handler({
+            "message": "Exception in callback _ProactorBasePipeTransport._call_connection_lost()",
+            "exception": ConnectionResetError(10054, "An existing connection was forcibly closed")}))
+    finally:
+        room.stop()
+    assert not [record for record in caplog.records if record.name == "asyncio"]
+    assert any("reset" in line for line in room.log), room.log
+    assert not any("Traceback" in line for line in room.log)

@@ -22,6 +22,7 @@ CheckTimeout, a type of its own, so that the outcome says what stopped the check
 """
 
 import io
+import _thread
 import itertools
 import os
 import shutil
@@ -51,8 +52,9 @@ MAX_TRANSCRIPTS = 4
 
 #: What a check stopped by the last-resort timeout says (pytest-timeout's own wording).
 TIMEOUT_MESSAGE = "Timeout (>%ss) from pytest-timeout."
-#: Set on a check whose last-resort timer is this plugin's (see pytest_timeout_set_timer).
-OUR_TIMER = pytest.StashKey[bool]()
+#: On a check whose last-resort timer is this plugin's (see pytest_timeout_set_timer): how
+#: it is timed ("signal" or "watchdog"), the watchdog and the SIGINT handler it replaced.
+OUR_TIMER = pytest.StashKey[tuple]()
 
 
 class CheckTimeout(BaseException):
@@ -142,26 +144,69 @@ class GraderPlugin:
     # -- the last-resort timer -------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True, optionalhook=True)
     def pytest_timeout_set_timer(self, item, settings):
-        """pytest-timeout's signal timer, raising CheckTimeout instead of pytest-timeout's
-        failure (which, with pytest's terminal switched off as ours is, comes out as a bare
-        AssertionError). Other methods (threads, on Windows) stay pytest-timeout's."""
-        if settings.method != "signal" or threading.current_thread() is not threading.main_thread():
+        """pytest-timeout's timer, made ours: it raises CheckTimeout in the check instead of
+        pytest-timeout's failure (which, with pytest's terminal switched off as ours is,
+        comes out as a bare AssertionError with the signal method, and with the thread
+        method, Windows' only one, never ended the check at all).
+
+        With SIGALRM (POSIX) the alarm's handler raises it. Without (Windows), a watchdog
+        thread of ours kills the check's programs (so no wait of the check is held up by
+        them) and then interrupts the main thread, whose SIGINT handler, for this check,
+        raises CheckTimeout rather than KeyboardInterrupt; the run goes on to the next check
+        and the report is written as usual."""
+        if threading.current_thread() is not threading.main_thread():
             return None
+        message = TIMEOUT_MESSAGE % settings.timeout
 
         def stop(signum, frame):
-            raise CheckTimeout(TIMEOUT_MESSAGE % settings.timeout)
+            raise CheckTimeout(message)
 
-        signal.signal(signal.SIGALRM, stop)
-        signal.setitimer(signal.ITIMER_REAL, settings.timeout)
-        item.stash[OUR_TIMER] = True
+        if settings.method == "signal" and hasattr(signal, "SIGALRM"):
+            signal.signal(signal.SIGALRM, stop)
+            signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+            item.stash[OUR_TIMER] = ("signal", (None, None), None)
+            return True
+        fired = threading.Event()
+        previous = signal.getsignal(signal.SIGINT)
+
+        def interrupted(signum, frame):
+            if fired.is_set():
+                raise CheckTimeout(message)
+            if callable(previous):
+                return previous(signum, frame)
+            raise KeyboardInterrupt
+
+        def watchdog():
+            fired.set()
+            lab = item.stash.get(LAB, None)
+            for program in (lab.programs if lab is not None else []):
+                program.process.kill()
+            _thread.interrupt_main()
+
+        signal.signal(signal.SIGINT, interrupted)
+        timer = threading.Timer(settings.timeout, watchdog)
+        timer.daemon = True
+        timer.start()
+        item.stash[OUR_TIMER] = ("watchdog", (timer, fired), previous)
         return True
 
     @pytest.hookimpl(tryfirst=True, optionalhook=True)
     def pytest_timeout_cancel_timer(self, item):
-        if not item.stash.get(OUR_TIMER, False):
+        timer = item.stash.get(OUR_TIMER, None)
+        if timer is None:
             return None  # pytest-timeout's own timer: it cancels it
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        how, (watchdog, fired), previous = timer
+        if how == "signal":
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        else:
+            watchdog.cancel()
+            if fired.is_set():
+                # The watchdog fired as the check ended: its interrupt may still be on its
+                # way, and must not stop the next check. It is taken, once, and dropped.
+                signal.signal(signal.SIGINT, lambda *_: signal.signal(signal.SIGINT, previous))
+            else:
+                signal.signal(signal.SIGINT, previous)
         del item.stash[OUR_TIMER]
         return True
 

@@ -20,6 +20,7 @@ from grader.plugin import preflight, read_source
 from grader.process import ChildProcess, WaitTimeout
 from grader.classroom_adapter import ClassroomServer
 from classroom.hub_server import HubServer
+from grader.plugin import GraderPlugin
 from grader.run import grade_run
 from grader.settings import RunSettings
 
@@ -268,3 +269,42 @@ def test_a_reset_is_one_line_of_the_log_not_a_traceback(caplog):
     assert not [record for record in caplog.records if record.name == "asyncio"]
     assert any("reset" in line for line in room.log), room.log
     assert not any("Traceback" in line for line in room.log)
+
+
+# -- the last-resort timeout without signals ----------------------------------------------
+
+HANGING_CHECK = '''
+import threading
+import pytest
+
+@pytest.mark.check(points=2, zh="会卡住吗?")
+def check_hangs():
+    """Does it hang?"""
+    while True:                       # a grader bug: a loop with no deadline of its own
+        threading.Event().wait(0.05)
+
+@pytest.mark.check(points=1, zh="之后的检查还会运行吗?")
+def check_after():
+    """Does the next check still run?"""
+'''
+
+
+@pytest.mark.slow
+def test_a_hung_check_is_ended_by_the_watchdog_where_there_are_no_signals(tmp_path, monkeypatch):
+    """Windows has no SIGALRM: pytest-timeout's thread method is its last resort, and with
+    pytest's terminal off (as the grader runs it) that method never ended the check."""
+    (tmp_path / "check_hang.py").write_text(HANGING_CHECK, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\npython_files = check_*.py\npython_functions = check_*\n", encoding="utf-8")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as the grader runs pytest
+    plugin = GraderPlugin(RunSettings(tmp_path / "c.py", tmp_path / "s.py"))
+    started = time.monotonic()
+    pytest.main([str(tmp_path), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "pytest_timeout",
+                 "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path),
+                 "-o", "timeout=1", "-o", "timeout_method=thread"], plugins=[plugin])
+    took = time.monotonic() - started
+    checks = {check.id: check for check in plugin.result.checks}
+    assert took < 10, took
+    assert checks["hangs"].status == "failed", checks["hangs"]
+    assert "Timeout" in checks["hangs"].evidence.summary
+    assert checks["after"].status == "passed"

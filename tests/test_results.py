@@ -5,6 +5,7 @@ grader process), by type and exit status, never by their text."""
 
 import json
 import os
+import signal
 import threading
 
 import pytest
@@ -208,7 +209,13 @@ def test_the_last_resort_timer_stops_a_check_with_a_timeout_of_its_own_type():
     finally:
         assert grader.pytest_timeout_cancel_timer(item) is True
     assert grader.pytest_timeout_cancel_timer(FakeItem()) is None  # not ours: pytest-timeout's
-    assert grader.pytest_timeout_set_timer(FakeItem(), Settings(1, "thread")) is None
+    # The thread method (Windows') is ours too: a watchdog, cancelled with the check, and
+    # the SIGINT handler it put in place for the check is the previous one again.
+    before, other = signal.getsignal(signal.SIGINT), FakeItem()
+    assert grader.pytest_timeout_set_timer(other, Settings(1, "thread")) is True
+    assert signal.getsignal(signal.SIGINT) is not before
+    assert grader.pytest_timeout_cancel_timer(other) is True
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 SLOW_CHECK = """

@@ -74,12 +74,37 @@ def detect_lang(environ=None, *, system_locale=_system_locale, ui_language=_wind
     return "en"
 
 
-def use_color(stream, environ=None, *, os_name=None):
+def _windows_vt(stream):
+    """Switch on virtual-terminal processing (ANSI colours) for the Windows console
+    ``stream`` writes to; True if it is on. The one place that calls the Win32 API."""
+    try:
+        import ctypes
+        import msvcrt
+        from ctypes import wintypes
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        mode = wintypes.DWORD()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False
+        wanted = mode.value | ENABLE_VIRTUAL_TERMINAL_PROCESSING
+        return bool(mode.value & ENABLE_VIRTUAL_TERMINAL_PROCESSING
+                    or kernel32.SetConsoleMode(handle, wanted))
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
+
+
+#: SetConsoleMode's flag for ANSI escape sequences (Windows 10 1511 and later).
+ENABLE_VIRTUAL_TERMINAL_PROCESSING = 0x0004
+
+
+def use_color(stream, environ=None, *, os_name=None, windows_vt=_windows_vt):
     """Whether ANSI colours may be written to ``stream``.
 
     Only to a terminal (``stream.isatty()``), never with ``NO_COLOR`` set or ``TERM=dumb``.
-    On Windows only where a terminal is known to understand them: Windows Terminal
-    (``WT_SESSION``), ANSICON, a ``TERM`` (Git Bash, MSYS) or VS Code's terminal.
+    On Windows where a terminal is known to understand them (Windows Terminal's
+    ``WT_SESSION``, ANSICON, a ``TERM`` from Git Bash or MSYS, VS Code's terminal), and in a
+    plain console (cmd, PowerShell) only once its virtual-terminal processing is switched
+    on (``windows_vt``, which tries): else the codes would print as raw text.
     """
     environ = os.environ if environ is None else environ
     os_name = os.name if os_name is None else os_name
@@ -91,8 +116,9 @@ def use_color(stream, environ=None, *, os_name=None):
     if "NO_COLOR" in environ or environ.get("TERM") == "dumb":
         return False
     if os_name == "nt":
-        return bool(environ.get("WT_SESSION") or environ.get("ANSICON") or environ.get("TERM")
-                    or environ.get("TERM_PROGRAM") == "vscode")
+        known = (environ.get("WT_SESSION") or environ.get("ANSICON") or environ.get("TERM")
+                 or environ.get("TERM_PROGRAM") == "vscode")
+        return bool(known) or bool(windows_vt(stream))
     return True
 
 

@@ -1013,7 +1013,20 @@ def test_use_color_needs_a_terminal():
     ({"WT_SESSION": "1", "NO_COLOR": "1"}, "nt", False),
 ])
 def test_use_color_respects_no_color_dumb_terminals_and_windows(environ, os_name, expected):
-    assert use_color(FakeTerminal(), environ, os_name=os_name) is expected
+    # A plain Windows console here is one whose ANSI processing cannot be switched on.
+    assert use_color(FakeTerminal(), environ, os_name=os_name,
+                     windows_vt=lambda stream: False) is expected
+
+
+def test_a_plain_windows_console_gets_colours_once_it_can_show_them():
+    asked = []
+    assert use_color(FakeTerminal(), {}, os_name="nt",
+                     windows_vt=lambda stream: asked.append(stream) or True) is True
+    assert len(asked) == 1
+    # Not even asked where the terminal is known, or where colours are not wanted at all.
+    assert use_color(FakeTerminal(), {"WT_SESSION": "1"}, os_name="nt", windows_vt=asked.append)
+    assert not use_color(FakeTerminal(), {"NO_COLOR": ""}, os_name="nt", windows_vt=asked.append)
+    assert len(asked) == 1
 
 
 @pytest.mark.parametrize("environ, expected", [

@@ -3,6 +3,7 @@ slow to start (antivirus scanning python.exe, a cold disk, a file still being fe
 OneDrive) must cost time, never points."""
 
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -308,3 +309,38 @@ def test_a_hung_check_is_ended_by_the_watchdog_where_there_are_no_signals(tmp_pa
     assert checks["hangs"].status == "failed", checks["hangs"]
     assert "Timeout" in checks["hangs"].evidence.summary
     assert checks["after"].status == "passed"
+
+
+# -- Ctrl-C without add_signal_handler ----------------------------------------------------
+
+#: Starts a classroom server as Windows runs it: its event loop has no add_signal_handler.
+WITHOUT_SIGNAL_HANDLERS = """
+import asyncio, runpy, sys
+def refuse(self, *args):
+    raise NotImplementedError
+asyncio.AbstractEventLoop.add_signal_handler = refuse
+asyncio.BaseEventLoop.add_signal_handler = refuse
+asyncio.SelectorEventLoop.add_signal_handler = refuse
+sys.argv = [sys.argv[1], "--host", "127.0.0.1", "--port", "0"]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+@posix_only
+@pytest.mark.parametrize("module", ["classroom.hub_server", "classroom.echo_server"])
+def test_ctrl_c_stops_a_classroom_server_that_cannot_set_signal_handlers(module):
+    import signal
+    server = ChildProcess(["-c", WITHOUT_SIGNAL_HANDLERS, module], cwd=str(ROOT))
+    try:
+        server.wait_for("listening on", stream="stderr", timeout=timeouts.SHORT)
+        port = int(re.search(r"listening on \S+:(\d+)", server.stderr.text).group(1))
+        peer = connect_when_listening(server, port)
+        server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
+        server.proc.send_signal(signal.SIGINT)            # Ctrl-C
+        assert server.wait_exit(timeouts.EXIT) == 0, server.describe()
+        server.drain()
+        assert "stopped (Ctrl-C); 1 connections closed" in server.stderr.text, server.describe()
+        assert "Traceback" not in server.stderr.text, server.describe()
+        peer.wait_for_eof(timeout=timeouts.SHORT)
+    finally:
+        server.kill()

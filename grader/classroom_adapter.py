@@ -13,9 +13,7 @@ import time
 from classroom.thread import serve_in_thread
 
 from . import timeouts
-from .peers import TRANSCRIPT_WORDS, trimmed
-
-LOOPBACK = "127.0.0.1"
+from .peers import LOOPBACK, TRANSCRIPT_WORDS, trimmed
 
 
 class ClassroomServer:

@@ -33,12 +33,10 @@ from . import _sandbox, prompts, timeouts
 from .classroom_adapter import ClassroomServer
 from .findings import STUDENT_FAILURES, Finding, say
 from .matching import address_pattern
-from .peers import Listener, Peer, Ports, drain, trimmed
+from .peers import LOOPBACK, Listener, Peer, Ports, drain, trimmed
 from .process import WaitTimeout
 from .results import GraderError
 from .student import StudentProgram
-
-LOOPBACK = "127.0.0.1"
 
 #: Output growth that counts as a flood within one check's observation window (an empty
 #: message printed in a loop passes this in milliseconds).

@@ -16,7 +16,7 @@ environment. No module reads the environment to find a setting.
 """
 
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -88,9 +88,6 @@ class RunSettings:
         unknown = [part for part in self.parts or () if part not in PARTS]
         if unknown:
             raise ValueError("unknown part(s) %s: the parts are %s" % (unknown, PARTS))
-
-    def with_(self, **changes):
-        return replace(self, **changes)
 
     @property
     def python(self):

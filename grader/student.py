@@ -11,12 +11,12 @@ import threading
 from pathlib import Path
 
 from . import prompts, timeouts
+from .peers import LOOPBACK
 from .process import ChildProcess, WaitTimeout, has_traceback
 from .prompts import EXPECTED_PROMPTS
 from .settings import RunSettings, launcher_env
 
 LAUNCHER = Path(__file__).resolve().parent / "_launch.py"
-LOOPBACK = "127.0.0.1"
 
 #: Output beyond this many characters (on one stream) is a flood: the program is killed at
 #: once and the check reports it. Honest output in any check is a few kilobytes.

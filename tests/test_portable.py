@@ -3,7 +3,6 @@ slow to start (antivirus scanning python.exe, a cold disk, a file still being fe
 OneDrive) must cost time, never points."""
 
 import os
-import re
 import selectors
 import subprocess
 import sys
@@ -12,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from classroom.hub_server import HubServer
+from grader import peers as peers_module
 from grader import timeouts
+from grader.classroom_adapter import ClassroomServer
 from grader.diagnose import static_findings
 from grader.hints import render as hint_text
-from grader import peers as peers_module
 from grader.peers import Listener, Peer, free_port, pump
-from grader.plugin import preflight, read_source
+from grader.plugin import GraderPlugin, preflight, read_source
 from grader.process import ChildProcess, WaitTimeout
-from grader.classroom_adapter import ClassroomServer
-from classroom.hub_server import HubServer
-from grader.plugin import GraderPlugin
 from grader.run import grade_run
 from grader.settings import RunSettings
+from tests.conftest import listening_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
@@ -332,9 +331,7 @@ def test_ctrl_c_stops_a_classroom_server_that_cannot_set_signal_handlers(module)
     import signal
     server = ChildProcess(["-c", WITHOUT_SIGNAL_HANDLERS, module], cwd=str(ROOT))
     try:
-        server.wait_for("listening on", stream="stderr", timeout=timeouts.SHORT)
-        port = int(re.search(r"listening on \S+:(\d+)", server.stderr.text).group(1))
-        peer = connect_when_listening(server, port)
+        peer = Peer.connect(listening_port(server), name="client")
         server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
         server.proc.send_signal(signal.SIGINT)            # Ctrl-C
         assert server.wait_exit(timeouts.EXIT) == 0, server.describe()

@@ -15,10 +15,11 @@ type, never by its text):
             fixture that failed): the grader's own failure, never counted as the student's
             zero; so is a check file that cannot be loaded
 
-The last-resort timeout is pytest-timeout's (its ``timeout`` setting, see grader/run.py),
-but with the signal method the timer is this plugin's (pytest-timeout's
-``pytest_timeout_set_timer`` / ``pytest_timeout_cancel_timer`` hooks): it raises
-CheckTimeout, a type of its own, so that the outcome says what stopped the check.
+The last-resort timeout is pytest-timeout's setting (its ``timeout``, see grader/run.py),
+but the timer is this plugin's (pytest-timeout's ``pytest_timeout_set_timer`` /
+``pytest_timeout_cancel_timer`` hooks): SIGALRM where there is one, a watchdog thread
+elsewhere; either raises CheckTimeout, a type of its own, so that the outcome says what
+stopped the check.
 """
 
 import io
@@ -52,9 +53,9 @@ MAX_TRANSCRIPTS = 4
 
 #: What a check stopped by the last-resort timeout says (pytest-timeout's own wording).
 TIMEOUT_MESSAGE = "Timeout (>%ss) from pytest-timeout."
-#: On a check whose last-resort timer is this plugin's (see pytest_timeout_set_timer): how
-#: it is timed ("signal" or "watchdog"), the watchdog and the SIGINT handler it replaced.
-OUR_TIMER = pytest.StashKey[tuple]()
+#: On a check whose last-resort timer is this plugin's (see pytest_timeout_set_timer): the
+#: function that cancels it and puts back what it replaced.
+OUR_TIMER = pytest.StashKey[object]()
 
 
 class CheckTimeout(BaseException):
@@ -70,13 +71,16 @@ class CheckTimeout(BaseException):
 CHECK_PREFIX = "check_"
 
 
+def _unprefixed(name):
+    return name[len(CHECK_PREFIX):] if name.startswith(CHECK_PREFIX) else name
+
+
 def check_id(item):
-    return item.name[len(CHECK_PREFIX):] if item.name.startswith(CHECK_PREFIX) else item.name
+    return _unprefixed(item.name)
 
 
 def part_of(item):
-    name = item.module.__name__.rsplit(".", 1)[-1]
-    return name[len(CHECK_PREFIX):] if name.startswith(CHECK_PREFIX) else name
+    return _unprefixed(item.module.__name__.rsplit(".", 1)[-1])
 
 
 class GraderPlugin:
@@ -164,7 +168,12 @@ class GraderPlugin:
         if settings.method == "signal" and hasattr(signal, "SIGALRM"):
             signal.signal(signal.SIGALRM, stop)
             signal.setitimer(signal.ITIMER_REAL, settings.timeout)
-            item.stash[OUR_TIMER] = ("signal", (None, None), None)
+
+            def cancel():
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+            item.stash[OUR_TIMER] = cancel
             return True
         fired = threading.Event()
         previous = signal.getsignal(signal.SIGINT)
@@ -183,30 +192,28 @@ class GraderPlugin:
                 program.process.kill()
             _thread.interrupt_main()
 
-        signal.signal(signal.SIGINT, interrupted)
-        timer = threading.Timer(settings.timeout, watchdog)
-        timer.daemon = True
-        timer.start()
-        item.stash[OUR_TIMER] = ("watchdog", (timer, fired), previous)
-        return True
-
-    @pytest.hookimpl(tryfirst=True, optionalhook=True)
-    def pytest_timeout_cancel_timer(self, item):
-        timer = item.stash.get(OUR_TIMER, None)
-        if timer is None:
-            return None  # pytest-timeout's own timer: it cancels it
-        how, (watchdog, fired), previous = timer
-        if how == "signal":
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
-        else:
-            watchdog.cancel()
+        def cancel():
+            timer.cancel()
             if fired.is_set():
                 # The watchdog fired as the check ended: its interrupt may still be on its
                 # way, and must not stop the next check. It is taken, once, and dropped.
                 signal.signal(signal.SIGINT, lambda *_: signal.signal(signal.SIGINT, previous))
             else:
                 signal.signal(signal.SIGINT, previous)
+
+        signal.signal(signal.SIGINT, interrupted)
+        timer = threading.Timer(settings.timeout, watchdog)
+        timer.daemon = True
+        timer.start()
+        item.stash[OUR_TIMER] = cancel
+        return True
+
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_timeout_cancel_timer(self, item):
+        cancel = item.stash.get(OUR_TIMER, None)
+        if cancel is None:
+            return None  # pytest-timeout's own timer: it cancels it
+        cancel()
         del item.stash[OUR_TIMER]
         return True
 

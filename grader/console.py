@@ -4,6 +4,7 @@
     use_color       whether a stream is a terminal that shows ANSI colours
     terminal_width  the columns a report printed by this process gets
     piped_width     the columns a grader process whose stdout is not a terminal gets
+    printable       a text with stand-ins for the marks a console cannot encode (GBK: √ ×)
     safe_output     make stdout and stderr replace a character they cannot show
 
 Reports (grader/report.py) are told the language, the colours and the width; this module

@@ -11,7 +11,8 @@ editable mode, and setuptools' editable finder (a ``sys.meta_path`` entry put th
 checkout. The kit's own copy comes first on the path, but a module the kit *lacks*
 would silently be imported from the repository, and a kit that cannot work alone would
 pass. So every child runs with ``PYTHONPATH`` = the kit's folder and a folder holding a
-``sitecustomize.py`` that removes editable finders and any path inside the repository;
+``sitecustomize.py`` that removes editable finders and any path inside the repository
+(but this Python's own, for a virtual environment kept in the checkout);
 children inherit the environment, so the notebook kernel and the programs the grader
 starts are isolated too. ``test_kit_imports_only_itself`` proves it.
 """
@@ -51,11 +52,21 @@ import os
 import sys
 
 _REPO = {root!r}
+#: This Python's own folders stay, even inside the repository (a .venv in the checkout).
+_OWN = tuple(os.path.abspath(prefix) + os.sep
+             for prefix in {{sys.prefix, sys.exec_prefix, sys.base_prefix}})
+
+
+def _hidden(entry):
+    path = os.path.abspath(entry or os.curdir)
+    if (path + os.sep).startswith(_OWN):
+        return False
+    return path == _REPO or path.startswith(_REPO + os.sep)
+
+
 sys.meta_path[:] = [finder for finder in sys.meta_path
                     if not getattr(finder, "__module__", "").startswith("__editable__")]
-sys.path[:] = [entry for entry in sys.path
-               if not os.path.abspath(entry or os.curdir).startswith(_REPO + os.sep)
-               and os.path.abspath(entry or os.curdir) != _REPO]
+sys.path[:] = [entry for entry in sys.path if not _hidden(entry)]
 '''
 
 #: Prints where the kit's packages come from, and which of the repository's cannot be found.
@@ -82,9 +93,11 @@ print(json.dumps({"found": found, "missing": missing}))
 #: Appended to each notebook: the modules its kernel loaded from the repository (none, we hope).
 KERNEL_PROBE = '''\
 import json as _json, os as _os, sys as _sys
-print(_json.dumps(sorted(name for name, module in list(_sys.modules.items())
-                         if _os.path.abspath(str(getattr(module, "__file__", None) or "/"))
-                         .startswith(%r))))
+_own = _os.path.abspath(_sys.prefix) + _os.sep   # the kernel's Python (a .venv may sit in the checkout)
+_files = ((name, _os.path.abspath(str(getattr(module, "__file__", None) or "/")))
+          for name, module in list(_sys.modules.items()))
+print(_json.dumps(sorted(name for name, path in _files
+                         if path.startswith(%r) and not path.startswith(_own))))
 ''' % (str(ROOT) + os.sep)
 
 

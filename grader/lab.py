@@ -197,7 +197,8 @@ class Lab:
         deadline = self._start_deadline(server)
         while True:
             try:
-                peer = Peer.connect(server.port, name=name, filler=filler)
+                attempt = timeouts.SHORT if server.started else timeouts.CONNECT_ATTEMPT
+                peer = Peer.connect(server.port, name=name, filler=filler, timeout=attempt)
                 server.started = True
                 self.peers.append(peer)
                 return peer

@@ -24,7 +24,8 @@ Callers never sleep: they wait for an event with a deadline (:meth:`ChildProcess
 a text to appear, :meth:`ChildProcess.wait_read` a read of stdin,
 :meth:`ChildProcess.wait_exit` for the exit). Killing kills the whole
 process tree; how that is done is the only platform-specific part and sits in
-``grader/_sandbox.py`` (with the limits for untrusted code).
+``grader/_sandbox.py`` (with the limits for untrusted code) and, for Windows' job objects,
+``grader/_winjob.py``.
 """
 
 import codecs
@@ -36,7 +37,7 @@ import sys
 import threading
 import time
 
-from . import _launch_env, _sandbox, timeouts
+from . import _launch_env, _sandbox, _winjob, timeouts
 
 #: Characters of each stream kept in memory: the first half and the last half.
 CAPTURE_LIMIT = 1024 * 1024
@@ -339,6 +340,9 @@ class ChildProcess:
             self.args, cwd=cwd, env=environment,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             **_sandbox.spawn_options())
+        # Windows: the tree in a job object, so a grandchild whose parent exited is killed
+        # too, and everything ends if the grader is killed (None elsewhere).
+        self._job = _winjob.contain(self.proc)
         self.stdout = Capture()
         self.stderr = Capture()
         #: When the launcher said the program's own code starts (monotonic time; None until
@@ -363,6 +367,11 @@ class ChildProcess:
 
     def _flood(self, stream):
         self.flooded = stream
+        self._kill_tree()
+
+    def _kill_tree(self):
+        if self._job is not None:
+            self._job.terminate()  # first: it reaches grandchildren whose parent is gone
         _sandbox.kill_tree(self.proc)
 
     # -- input -------------------------------------------------------------------------
@@ -465,7 +474,7 @@ class ChildProcess:
 
     # -- ending ------------------------------------------------------------------------
     def kill(self):
-        _sandbox.kill_tree(self.proc)
+        self._kill_tree()
         self.proc.wait(timeouts.EXIT)
         self.drain()
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):

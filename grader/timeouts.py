@@ -31,6 +31,13 @@ RELAY = 1.0
 #: its deadline counts from the moment its code starts (grader/_launch_env.py).
 LAUNCH = 30.0
 
+#: One attempt to connect to a student's server that has not yet been seen to listen. On
+#: Windows a connect to a port nobody listens on is not refused at once: the system retries
+#: the SYN for about 2 s first, and a server that started listening meanwhile would wait out
+#: the rest. Short attempts, made again until the start deadline, cost a refusal at most
+#: this much. (On Linux and macOS a refusal is immediate and this never runs out.)
+CONNECT_ATTEMPT = 0.25
+
 #: Waiting for a bulk exchange to finish (many clients, many messages).
 LONG = 30.0
 

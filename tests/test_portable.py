@@ -2,10 +2,13 @@
 slow to start (antivirus scanning python.exe, a cold disk, a file still being fetched from
 OneDrive) must cost time, never points."""
 
+import ctypes
 import os
 import selectors
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -341,3 +344,173 @@ def test_ctrl_c_stops_a_classroom_server_that_cannot_set_signal_handlers(module)
         peer.wait_for_eof(timeout=timeouts.SHORT)
     finally:
         server.kill()
+
+
+# -- Windows: the student's tree in a job object --------------------------------------------
+
+class FakeKernel32:
+    """The job-object calls of kernel32, recorded; ``refuse`` names one that fails."""
+
+    JOB = 0x4242
+
+    def __init__(self, refuse=None):
+        self.calls = []
+        self.refuse = refuse
+        self.limits = None
+
+    def _call(self, name, *args):
+        self.calls.append((name,) + args)
+        return 0 if name == self.refuse else 1
+
+    def CreateJobObjectW(self, attributes, name):
+        self.calls.append(("CreateJobObjectW", attributes, name))
+        return 0 if self.refuse == "CreateJobObjectW" else self.JOB
+
+    def SetInformationJobObject(self, job, kind, pointer, size):
+        self.limits = pointer._obj  # the structure passed by reference
+        return self._call("SetInformationJobObject", job, kind, size)
+
+    def AssignProcessToJobObject(self, job, process):
+        return self._call("AssignProcessToJobObject", job, process)
+
+    def TerminateJobObject(self, job, status):
+        return self._call("TerminateJobObject", job, status)
+
+    def CloseHandle(self, handle):
+        return self._call("CloseHandle", handle)
+
+
+class FakePopen:
+    _handle = 0x1234
+
+
+def test_a_windows_child_is_put_in_a_job_that_ends_with_the_grader():
+    from grader import _winjob
+    kernel32 = FakeKernel32()
+    job = _winjob.contain(FakePopen(), kernel32=kernel32)
+    assert job is not None
+    assert [call[0] for call in kernel32.calls] == [
+        "CreateJobObjectW", "SetInformationJobObject", "AssignProcessToJobObject"]
+    assert kernel32.calls[1] == ("SetInformationJobObject", FakeKernel32.JOB,
+                                 _winjob.EXTENDED_LIMIT_INFORMATION,
+                                 ctypes.sizeof(_winjob.ExtendedLimits))
+    # JOBOBJECT_EXTENDED_LIMIT_INFORMATION is 144 bytes on 64-bit Windows, 112 on 32-bit.
+    assert ctypes.sizeof(_winjob.ExtendedLimits) == (144 if ctypes.sizeof(ctypes.c_void_p) == 8
+                                                     else 112)
+    assert kernel32.limits.BasicLimitInformation.LimitFlags & _winjob.LIMIT_KILL_ON_JOB_CLOSE
+    assert kernel32.calls[2] == ("AssignProcessToJobObject", FakeKernel32.JOB, FakePopen._handle)
+    del kernel32.calls[:]
+    job.terminate()
+    job.terminate()  # a second kill (flood, then the end of the check) does nothing more
+    assert kernel32.calls == [("TerminateJobObject", FakeKernel32.JOB, _winjob.TERMINATED),
+                              ("CloseHandle", FakeKernel32.JOB)]
+
+
+@pytest.mark.parametrize("refused", ["CreateJobObjectW", "SetInformationJobObject",
+                                     "AssignProcessToJobObject"])
+def test_where_windows_refuses_a_job_the_taskkill_fallback_stands(refused):
+    from grader import _winjob
+    kernel32 = FakeKernel32(refuse=refused)
+    assert _winjob.contain(FakePopen(), kernel32=kernel32) is None
+    if refused != "CreateJobObjectW":  # a job that was made is not leaked
+        assert kernel32.calls[-1] == ("CloseHandle", FakeKernel32.JOB)
+
+
+def test_there_are_no_job_objects_off_windows():
+    from grader import _winjob
+    if os.name != "nt":
+        assert _winjob.contain(FakePopen()) is None
+
+
+def test_killing_a_child_ends_its_job_before_the_tree_kill(monkeypatch):
+    from grader import process as process_module
+    order = []
+
+    class RecordingJob:
+        def terminate(self):
+            order.append("job")
+
+    real_kill_tree = process_module._sandbox.kill_tree
+    monkeypatch.setattr(process_module._winjob, "contain", lambda proc: RecordingJob())
+    monkeypatch.setattr(process_module._sandbox, "kill_tree",
+                        lambda proc: (order.append("tree"), real_kill_tree(proc)))
+    child = ChildProcess(["-c", "import sys; sys.stdin.read()"])
+    child.kill()
+    assert order[:2] == ["job", "tree"]
+
+
+#: A child that starts a grandchild listening on loopback, says its port, and exits.
+ORPHANING_CHILD = r"""
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", '''
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen()
+print("grandchild port", s.getsockname()[1], flush=True)
+while True:
+    s.accept()[0].close()
+'''])
+"""
+
+
+@pytest.mark.slow
+def test_a_grandchild_whose_parent_exited_is_killed_with_the_tree():
+    """Windows' taskkill /T misses it (its parent is gone): the job object does not. On POSIX
+    the process group does the same."""
+    import re
+    child = ChildProcess(["-c", ORPHANING_CHILD])
+    try:
+        said = re.compile(r"grandchild port (\d+)\n")
+        port = int(said.search(child.wait_for(said, timeout=timeouts.SHORT)).group(1))
+        assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
+        Peer.connect(port, name="probe").close()  # the grandchild lives on
+    finally:
+        child.kill()
+    deadline = time.monotonic() + timeouts.SHORT
+    while True:
+        try:
+            Peer.connect(port, name="probe", timeout=timeouts.CONNECT_ATTEMPT).close()
+        except OSError:
+            break  # nobody listens any more: the grandchild is gone
+        assert time.monotonic() < deadline, "the grandchild outlived the kill of its tree"
+        child.stdout.changed.acquire()
+        child.stdout.changed.wait(0.02)  # a tick: nothing announces a process's death here
+        child.stdout.changed.release()
+
+
+# -- Windows: a refused connect takes about 2 s --------------------------------------------
+
+#: How long Windows takes to refuse a connect to a port nobody listens on (SYN retries).
+WINDOWS_REFUSAL = 2.0
+
+
+def windows_connect(real_connect):
+    """Peer.connect as Windows behaves: a port with no listener is refused only after
+    WINDOWS_REFUSAL seconds, or the attempt's timeout runs out first."""
+    def connect(port, host="127.0.0.1", timeout=timeouts.SHORT, **options):
+        try:
+            return real_connect(port, host=host, timeout=timeout, **options)
+        except ConnectionRefusedError:
+            waited = min(timeout, WINDOWS_REFUSAL)
+            threading.Event().wait(waited)  # stands in for the SYN retries
+            if waited < WINDOWS_REFUSAL:
+                raise socket.timeout("timed out")
+            raise
+    return connect
+
+
+@pytest.mark.slow
+def test_a_server_that_listens_a_moment_late_is_reached_at_once_on_windows(tmp_path, monkeypatch):
+    from grader import lab as lab_module
+    monkeypatch.setattr(lab_module.Peer, "connect", staticmethod(windows_connect(Peer.connect)))
+    lab = lab_module.Lab(RunSettings(REFERENCE / "chat_client.py", REFERENCE / "chat_server.py"),
+                         tmp_path)
+    try:
+        server = lab.start_server("p2p")
+        started = time.monotonic()
+        lab.connect(server, "client")  # made before the server's Python has even started
+        took = time.monotonic() - started
+    finally:
+        lab.close()
+    # Before short attempts: the first refusal alone cost WINDOWS_REFUSAL.
+    assert took < WINDOWS_REFUSAL - 0.5, took

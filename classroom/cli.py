@@ -124,6 +124,27 @@ def _stop_on_signals(loop, stopped):
             loop.add_signal_handler(signum, stop, name)
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # Windows or not the main thread: KeyboardInterrupt is the fallback
+    _stop_on_ctrl_break()
+
+
+class CtrlBreak(KeyboardInterrupt):
+    """Ctrl-Break in a Windows console: stops a server as Ctrl-C does."""
+
+
+def _raise_ctrl_break(signum, frame):
+    raise CtrlBreak()
+
+
+def _stop_on_ctrl_break():
+    """Windows: let Ctrl-Break (SIGBREAK) stop the server the way Ctrl-C does, instead of
+    ending the process at once with nothing closed or logged. It is also the one console
+    event a program can aim at another's process group (how the Windows workflow presses
+    it: tests/test_portable.py)."""
+    if hasattr(signal, 'SIGBREAK'):
+        try:
+            signal.signal(signal.SIGBREAK, _raise_ctrl_break)
+        except ValueError:
+            pass  # not the main thread
 
 
 def serve_until_stopped(server, log):
@@ -142,8 +163,8 @@ def serve_until_stopped(server, log):
         _log_where_students_connect(server, log)
         try:
             reason = loop.run_until_complete(stopped)
-        except KeyboardInterrupt:
-            reason = 'Ctrl-C'
+        except KeyboardInterrupt as interrupt:
+            reason = 'Ctrl-Break' if isinstance(interrupt, CtrlBreak) else 'Ctrl-C'
         closed = loop.run_until_complete(server.close())
         log('stopped (%s); %d connections closed' % (reason, closed))
         return 0

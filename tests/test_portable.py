@@ -514,3 +514,47 @@ def test_a_server_that_listens_a_moment_late_is_reached_at_once_on_windows(tmp_p
         lab.close()
     # Before short attempts: the first refusal alone cost WINDOWS_REFUSAL.
     assert took < WINDOWS_REFUSAL - 0.5, took
+
+
+#: The same, with SIGUSR1 standing in for Windows' SIGBREAK (Ctrl-Break).
+WITH_CTRL_BREAK = WITHOUT_SIGNAL_HANDLERS.replace(
+    "import asyncio, runpy, sys", "import asyncio, runpy, signal, sys\nsignal.SIGBREAK = signal.SIGUSR1")
+
+
+@posix_only
+@pytest.mark.parametrize("module", ["classroom.hub_server", "classroom.echo_server"])
+def test_ctrl_break_stops_a_classroom_server_as_ctrl_c_does(module):
+    import signal
+    server = ChildProcess(["-c", WITH_CTRL_BREAK, module], cwd=str(ROOT))
+    try:
+        peer = Peer.connect(listening_port(server), name="client")
+        server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
+        server.proc.send_signal(signal.SIGUSR1)            # Ctrl-Break
+        assert server.wait_exit(timeouts.EXIT) == 0, server.describe()
+        server.drain()
+        assert "stopped (Ctrl-Break); 1 connections closed" in server.stderr.text, server.describe()
+        assert "Traceback" not in server.stderr.text, server.describe()
+        peer.wait_for_eof(timeout=timeouts.SHORT)
+    finally:
+        server.kill()
+
+
+@pytest.mark.skipif(os.name != "nt", reason="console control events exist on Windows only")
+@pytest.mark.parametrize("module", ["classroom.hub_server", "classroom.echo_server"])
+def test_ctrl_break_stops_a_classroom_server_on_windows(module):
+    """On the real proactor loop. CTRL_BREAK_EVENT is the console event one program can send
+    to another's process group (ChildProcess starts each in a group of its own); a student
+    pressing Ctrl-C reaches the KeyboardInterrupt path the test above covers."""
+    import signal
+    server = ChildProcess(["-m", module, "--host", "127.0.0.1", "--port", "0"], cwd=str(ROOT))
+    try:
+        peer = Peer.connect(listening_port(server), name="client")
+        server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
+        server.proc.send_signal(signal.CTRL_BREAK_EVENT)
+        assert server.wait_exit(timeouts.EXIT) == 0, server.describe()
+        server.drain()
+        assert "stopped (Ctrl-Break); 1 connections closed" in server.stderr.text, server.describe()
+        assert "Traceback" not in server.stderr.text, server.describe()
+        peer.wait_for_eof(timeout=timeouts.SHORT)
+    finally:
+        server.kill()

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from . import _sandbox, diagnose, results, scoring
+from . import _sandbox, bundle, diagnose, results, scoring
 from .settings import PARTS
 from .findings import STUDENT_FAILURES, Finding, in_lang
 from .peers import Ports, trimmed
@@ -80,7 +80,10 @@ def check_id(item):
 
 
 def part_of(item):
-    return _unprefixed(item.module.__name__.rsplit(".", 1)[-1])
+    """The part of the rubric ``item`` belongs to: its file's name up to the first
+    underscore after ``check_`` (``check_hub.py`` and ``check_hub_room_full.py`` are both
+    part hub), so a check can live in a file of its own and still be in its part."""
+    return _unprefixed(item.module.__name__.rsplit(".", 1)[-1]).split("_")[0]
 
 
 class GraderPlugin:
@@ -102,6 +105,9 @@ class GraderPlugin:
                                             server_path=str(settings.server))
         self.preflight = {}  # "client"/"server" -> (hint id, detail)
         self.collect_errors = []
+        #: Check id -> visibility, from the bundle's options (none in a checkout); read in
+        #: pytest_configure, where a malformed file becomes a grader error of the run.
+        self.visibility_overrides = {}
         self.workdir = None
         self._started = None
 
@@ -112,9 +118,15 @@ class GraderPlugin:
         # (over a second for a skeleton); the report is ours, so the cheap native one will do.
         config.option.tbstyle = "native"
         self.workdir = tempfile.mkdtemp(prefix="socket-lab-")
-        config.addinivalue_line("markers", "check(points, zh): a graded check worth `points`; "
-                                           "`zh` is its question in Chinese")
+        config.addinivalue_line("markers", "check(points, zh, short, parts, visibility): a "
+                                           "graded check worth `points`; `zh` is its question "
+                                           "in Chinese; `visibility` (default visible) says "
+                                           "when students see it on Gradescope")
         self._started = time.monotonic()
+        try:
+            self.visibility_overrides = bundle.visibility_overrides()
+        except ValueError as error:
+            self.collect_errors.append(str(error))
         for role, path in (("client", self.client_path), ("server", self.server_path)):
             problem = preflight(path)
             if problem:
@@ -144,6 +156,18 @@ class GraderPlugin:
                                         marker.kwargs.get("parts", ()))
                 except scoring.RubricError as error:
                     self.collect_errors.append(str(error))
+                try:
+                    self.visibility(item)
+                except ValueError as error:
+                    self.collect_errors.append(str(error))
+
+    def visibility(self, item):
+        """When students may see ``item``'s check: its marker's ``visibility`` (visible when
+        it has none), unless the bundle's options override it. ValueError for a value that
+        is not one of results.VISIBILITIES."""
+        marker = item.get_closest_marker("check")
+        marked = marker.kwargs.get("visibility") if marker is not None else None
+        return results.visibility_of(check_id(item), marked, self.visibility_overrides)
 
     # -- the last-resort timer -------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True, optionalhook=True)
@@ -252,6 +276,10 @@ class GraderPlugin:
             id=check_id(item), part=part_of(item), title_en=doc,
             title_zh=marker.kwargs.get("zh", doc) if marker else doc, points=points,
             duration=call.duration)
+        try:
+            check.visibility = self.visibility(item)
+        except ValueError:
+            pass  # reported once, as a collection error; the check stays visible
         short = marker.kwargs.get("short") if marker else None
         if short:
             check.short_zh, check.short_en = short

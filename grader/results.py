@@ -31,6 +31,16 @@ PASSED = "passed"
 FAILED = "failed"
 ERROR = "error"
 
+#: When students may see a check on Gradescope, in Gradescope's own words (its autograder
+#: specifications, "Controlling Test Case Visibility"): always, after the due date, after
+#: the grades are published, or never. A check that is not VISIBLE is *held back*: it runs
+#: in batch and in the Gradescope bundle, and its code is left out of the students' kit.
+VISIBLE = "visible"
+AFTER_DUE_DATE = "after_due_date"
+AFTER_PUBLISHED = "after_published"
+HIDDEN = "hidden"
+VISIBILITIES = (VISIBLE, AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN)
+
 
 def _init_args(cls, data, **nested):
     """The constructor arguments of dataclass ``cls`` found in ``data`` (a dict from
@@ -140,10 +150,18 @@ class CheckResult:
     #: ``score`` is the sum of the passed parts' points and the status is PASSED only when
     #: every part passed.
     parts: List[PartResult] = field(default_factory=list)
+    #: When students may see this check (one of VISIBILITIES): the check marker's
+    #: ``visibility``, or the override the Gradescope bundle was built with.
+    visibility: str = VISIBLE
 
     @property
     def passed(self):
         return self.status == PASSED
+
+    @property
+    def held_back(self):
+        """Whether students do not see this check at once (see VISIBILITIES)."""
+        return self.visibility != VISIBLE
 
     @classmethod
     def from_dict(cls, data):
@@ -199,6 +217,39 @@ def _list(data, key):
     if not isinstance(value, list):
         raise ValueError("%s: expected a list, got %s" % (key, type(value).__name__))
     return value
+
+
+def check_visibility(value, where):
+    """``value`` if it is one of VISIBILITIES; ValueError naming it and ``where`` it came
+    from otherwise."""
+    if value not in VISIBILITIES:
+        raise ValueError("invalid visibility %r from %s: it is one of %s"
+                         % (value, where, ", ".join(VISIBILITIES)))
+    return value
+
+
+def parse_visibility_overrides(texts):
+    """``["CHECK=VISIBILITY", ...]`` (the ``--visibility`` options) as a dict check id ->
+    visibility; ValueError naming the bad one. A check id is given without ``check_``."""
+    overrides = {}
+    for text in texts or ():
+        check, sep, value = str(text).partition("=")
+        check = check.strip()
+        if not sep or not check:
+            raise ValueError("--visibility takes CHECK=VISIBILITY, such as "
+                             "hub_room_full=after_due_date: %r" % text)
+        overrides[check[len("check_"):] if check.startswith("check_") else check] = \
+            check_visibility(value.strip(), "--visibility %s" % text)
+    return overrides
+
+
+def visibility_of(check_id, marked, overrides):
+    """A check's visibility: the override for ``check_id`` if there is one, else what its
+    marker says (``marked``, None for none: VISIBLE)."""
+    if check_id in (overrides or {}):
+        return check_visibility(overrides[check_id], "the overrides of %s" % check_id)
+    return check_visibility(marked if marked is not None else VISIBLE,
+                            "the check marker of %s" % check_id)
 
 
 # --------------------------------------------------------------- a student of a batch

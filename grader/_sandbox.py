@@ -8,6 +8,14 @@
                         user when the grader runs as root (POSIX; a no-op elsewhere)
     prepare_folder()    give a scratch folder to the unprivileged user
     describe_end()      what a process's exit status says about a limit it hit
+    kill_pipe_holders() kill whatever still holds a child's output pipes once the child is
+                        dead (a grandchild that left its process group), so they close
+    processes_of_uid()  the processes a uid runs (Linux /proc), for batch's checks and sweeps
+    kill_uid()          kill every process of a uid (batch, after each student)
+    seal_main()         ``python _sandbox.py --seal UID LEFTOVERS -- CMD...``: the first
+                        program of one student's sandbox (grader/_bwrap.py): brings the
+                        loopback up, runs the grader, then records and kills what the
+                        student's uid left running in the sandbox's PID namespace
     threads_waiting()   whether every thread of a process is blocked (Linux /proc; None
                         where the system cannot tell)
 
@@ -18,10 +26,19 @@ told through its environment (grader/_launch_env.py) and applies it to itself, s
 no ``preexec_fn`` in a grader that runs threads.
 
 Limits (per process; RLIMIT_NPROC counts every process and thread of the user):
-CPU 60 s, address space 1 GiB, file size 16 MiB, 256 open files, and 128 processes and
-threads for a dedicated user (or 128 more than the user has now, when not root). Each
+CPU 60 s, address space 1 GiB, file size 16 MiB, 256 open files, and 512 processes and
+threads for a dedicated user (or 512 more than the user has now, when not root). Each
 student of a batch gets a uid of its own, so one student's fork bomb (whose dying children
 still count against their uid) cannot starve another's threads.
+
+Threads. A thread's stack is reserved address space: with glibc's default (8 MiB, from
+RLIMIT_STACK) the 1 GiB limit allowed about 117 threads (21 without MALLOC_ARENA_MAX), so a
+correct hub with two threads per client failed join-while-talking (50 clients) with "can't
+start new thread". Hardened programs get THREAD_STACK (1 MiB) per thread instead, which is
+what a thread gets on Windows, where the lab is written (and what Python's recursion limit
+is sized for): some 900 threads fit, and the process limit (512) binds first. Memory itself
+is then bounded by the address-space limit per process; batch's sandbox (grader/_bwrap.py)
+ends every process of a student with their grading.
 
 Stdlib only and importable without the ``grader`` package: the launcher loads it by path.
 """
@@ -29,6 +46,7 @@ Stdlib only and importable without the ``grader`` package: the launcher loads it
 import os
 import signal
 import subprocess
+import sys
 
 #: The uid that probes whether a Python can run unprivileged when the grader runs as root
 #: (batch gives its students uids of a block of their own: grader/batch.py).
@@ -39,7 +57,9 @@ CPU_SECONDS = 60
 ADDRESS_SPACE = 1024 * 1024 * 1024
 FILE_SIZE = 16 * 1024 * 1024
 OPEN_FILES = 256
-PROCESSES = 128
+PROCESSES = 512
+#: The stack of each thread a hardened program starts (see "Threads" above).
+THREAD_STACK = 1024 * 1024
 
 #: Signals that mean a limit ended the process, as the report says them.
 LIMIT_SIGNALS = {
@@ -101,6 +121,12 @@ def harden(uid=None):
             done.append(name)
         except (ValueError, OSError):
             pass
+    try:
+        import _thread
+        _thread.stack_size(THREAD_STACK)
+        done.append("thread stack")
+    except (ImportError, ValueError, RuntimeError):
+        pass
     if uid is not None:
         os.setgroups([])
         os.setgid(uid)
@@ -135,6 +161,109 @@ def prepare_folder(path, uid):
             os.chown(name, uid, uid)
 
 
+def _pipe_inodes(streams):
+    inodes = set()
+    for stream in streams:
+        try:
+            inodes.add(os.fstat(stream.fileno()).st_ino)
+        except (AttributeError, OSError, ValueError):
+            pass
+    return inodes
+
+
+def _pids():
+    try:
+        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []  # no /proc (macOS, Windows)
+
+
+def kill_pipe_holders(*streams):
+    """SIGKILL every other process holding one of ``streams``' pipes (Linux /proc; nothing
+    elsewhere). Returns their pids.
+
+    Called once a child is dead and its tree killed, if its output still has not ended:
+    the holder is a descendant that left the process group (``setsid``, a double fork),
+    and our reader threads would wait for it as long as it lives."""
+    links = {"pipe:[%d]" % inode for inode in _pipe_inodes(streams)}
+    if not links:
+        return []
+    killed = []
+    for pid in _pids():
+        if pid == os.getpid():
+            continue
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue  # gone, or not ours to look at
+        for fd in fds:
+            try:
+                held = os.readlink("/proc/%d/fd/%s" % (pid, fd)) in links
+            except OSError:
+                continue
+            if held:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                except OSError:
+                    pass
+                break
+    return killed
+
+
+def _uid_of(pid):
+    """The real uid of process ``pid`` (its effective one would do as well: a sandbox user
+    has no other), or None once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid, "rb") as status:
+            for line in status:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
+            words = cmdline.read(400).split(b"\0")
+    except OSError:
+        return "?"
+    return " ".join(word.decode("utf-8", "replace") for word in words if word)[:200] or "?"
+
+
+def processes_of_uid(uid):
+    """``[(pid, command line)]`` of the processes whose uid is ``uid`` (Linux /proc;
+    empty where there is none)."""
+    return [(pid, _cmdline(pid)) for pid in _pids() if _uid_of(pid) == uid]
+
+
+#: kill_uid's sweeps: a process may fork between two sweeps, not between KILL_SWEEPS.
+KILL_SWEEPS = 20
+
+
+def kill_uid(uid):
+    """SIGKILL every process of ``uid`` until none is left (at most KILL_SWEEPS sweeps: a
+    fork loop can only fork while it is not yet killed). Returns ``[(pid, command line)]``
+    of those found alive at the first sweep. Never for uid 0 or our own uid."""
+    if uid is None or uid == 0 or uid == os.getuid():
+        return []
+    first = None
+    for _ in range(KILL_SWEEPS):
+        found = processes_of_uid(uid)
+        if first is None:
+            first = found
+        if not found:
+            break
+        for pid, _ in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    return first or []
+
+
 def describe_end(returncode):
     """A limit that ended a process with ``returncode`` (negative: a signal), or None."""
     if returncode is None or returncode >= 0:
@@ -165,3 +294,42 @@ def threads_waiting(pid):
         if fields and fields[0] not in (b"S", b"D", b"I", b"Z", b"X"):
             return False
     return True
+
+
+# ------------------------------------------------------------- inside a student's sandbox
+
+def _loopback_up():
+    """Bring ``lo`` up in a fresh network namespace (``unshare --net`` leaves it down;
+    bubblewrap brings it up itself). Linux ioctls, as root in the namespace."""
+    import fcntl
+    import socket
+    import struct
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16sH14s", b"lo", 0, b"")
+        flags = struct.unpack("16sH14s", fcntl.ioctl(probe, siocgifflags, request))[1]
+        if not flags & iff_up:
+            fcntl.ioctl(probe, siocsifflags, struct.pack("16sH14s", b"lo", flags | iff_up, b""))
+
+
+def seal_main(argv):
+    """``--seal UID LEFTOVERS [--lo] -- CMD...``: run CMD (the grader process), then write
+    the processes ``UID`` still runs (one ``pid<TAB>command`` line each) to LEFTOVERS and
+    kill them. Exits with CMD's status. It runs as the first program of a student's
+    sandbox, whose PID namespace ends with it: this only makes the leftovers known."""
+    if len(argv) < 5 or argv[0] != "--seal" or "--" not in argv:
+        sys.stderr.write("usage: _sandbox.py --seal UID LEFTOVERS [--lo] -- CMD...\n")
+        return 2
+    split = argv.index("--")
+    uid, leftovers, options, command = int(argv[1]), argv[2], argv[3:split], argv[split + 1:]
+    if "--lo" in options:
+        _loopback_up()
+    status = subprocess.call(command)
+    found = kill_uid(uid)
+    with open(leftovers, "w", encoding="utf-8") as out:
+        out.write("".join("%d\t%s\n" % (pid, line) for pid, line in found))
+    return status if status >= 0 else 128 - status
+
+
+if __name__ == "__main__":
+    sys.exit(seal_main(sys.argv[1:]))

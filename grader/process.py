@@ -48,6 +48,11 @@ STAMPS_KEPT = 4096
 #: Read requests kept per capture (older ones are forgotten; ``read_count`` counts them all).
 READS_KEPT = 4096
 
+#: After a child is killed, how long its output may take to end before whatever still
+#: holds its pipes is killed too (grader/_sandbox.kill_pipe_holders). Reading what is left
+#: in a pipe takes microseconds.
+PIPES_GRACE = 0.5
+
 #: Read size of the reader threads.
 _READ_SIZE = 65536
 
@@ -468,15 +473,23 @@ class ChildProcess:
             return None
 
     def drain(self, timeout=timeouts.SHORT):
-        """After the child ended, wait until both reader threads have read everything."""
+        """After the child ended, wait (at most ``timeout`` in all) until both reader
+        threads have read everything."""
+        deadline = time.monotonic() + timeout
         for reader in self._readers:
-            reader.join(timeout)
+            reader.join(max(0.0, deadline - time.monotonic()))
 
     # -- ending ------------------------------------------------------------------------
     def kill(self):
         self._kill_tree()
         self.proc.wait(timeouts.EXIT)
-        self.drain()
+        self.drain(PIPES_GRACE)
+        if any(reader.is_alive() for reader in self._readers):
+            # The child is dead but its output has not ended: a descendant that left its
+            # process group (setsid, a double fork) holds the pipes, and the readers (and
+            # close() below) would wait for it as long as it lives.
+            _sandbox.kill_pipe_holders(self.proc.stdout, self.proc.stderr)
+            self.drain()
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 pipe.close()

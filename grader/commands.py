@@ -92,8 +92,49 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # /autograder/results/results.json. AUTOGRADER_ROOT moves the root (for testing).
 set -uo pipefail
 cd "$(dirname "$0")"
+# Over the bundle's rate limit (if it has one): the last graded results, and stop.
+python3 -m grader.gradescope_limit && exit 0
 exec python3 -m grader.gradescope_run
 """
+
+
+def visibility_option(parser, args):
+    """The checks' visibility overrides of ``--visibility CHECK=VISIBILITY``, validated
+    against the rubric (an unknown check or visibility is a usage error), and the catalog of
+    the checks with them applied (grader.run.check_catalog)."""
+    from .results import GraderError, parse_visibility_overrides
+    from .run import check_catalog
+    try:
+        overrides = parse_visibility_overrides(args.visibility)
+        catalog = check_catalog(overrides)
+    except (ValueError, GraderError) as error:
+        parser.error(str(error))
+    unknown = sorted(set(overrides) - {check["id"] for check in catalog})
+    if unknown:
+        parser.error("--visibility: no check is called %s (python -m grader --list names "
+                     "them)" % ", ".join(unknown))
+    return overrides, catalog
+
+
+def rate_limit_option(text):
+    """``N/HOURS`` (``3/24``: 3 graded submissions every 24 hours) as ``(N, HOURS)``."""
+    count, sep, hours = str(text).partition("/")
+    try:
+        limit = (int(count), float(hours))
+    except ValueError:
+        limit = None
+    if not sep or limit is None or limit[0] < 1 or not limit[1] > 0:
+        raise argparse.ArgumentTypeError(
+            "--rate-limit takes N/HOURS with N >= 1 and HOURS > 0, such as 3/24: %r" % text)
+    return limit
+
+
+def add_visibility_argument(parser):
+    parser.add_argument("--visibility", action="append", metavar="CHECK=VISIBILITY",
+                        help="when students see CHECK on Gradescope: visible, after_due_date, "
+                             "after_published or hidden (repeat for several; default: each "
+                             "check's marker, all visible). A check that is not visible is "
+                             "left out of the students' kit")
 
 
 def gradescope(argv):
@@ -104,14 +145,28 @@ def gradescope(argv):
     parser.add_argument("--out", default="autograder.zip", metavar="ZIP")
     parser.add_argument("--lang", choices=("zh", "en"), default="zh",
                         help="language of the feedback students read (default zh)")
+    add_visibility_argument(parser)
+    parser.add_argument("--rate-limit", type=rate_limit_option, metavar="N/HOURS",
+                        help="grade at most N submissions of a student in any HOURS hours "
+                             "(e.g. 3/24); later ones show the last graded results. Off by "
+                             "default")
     args = parser.parse_args(argv)
+    from . import bundle as options
+    overrides, catalog = visibility_option(parser, args)
     with zipfile.ZipFile(args.out, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add_script(bundle, "setup.sh", SETUP_SH)
         _add_script(bundle, "run_autograder", RUN_AUTOGRADER)
         bundle.writestr("grader_lang", args.lang + "\n")
+        bundle.writestr(options.OPTIONS_PATH, options.render(overrides, args.rate_limit))
         for path in package_files(SHIPPED_PACKAGES):
-            bundle.write(str(path), path.relative_to(ROOT).as_posix())
-    print("wrote %s: upload it as the autograder (Ubuntu base image)" % args.out)
+            if path.relative_to(ROOT).as_posix() != options.OPTIONS_PATH:
+                bundle.write(str(path), path.relative_to(ROOT).as_posix())
+    held = ["%s=%s" % (check["id"], check["visibility"]) for check in catalog
+            if check["visibility"] != "visible"]
+    print("wrote %s: upload it as the autograder (Ubuntu base image)%s%s" % (
+        args.out, "; held back: " + ", ".join(held) if held else "; every check visible",
+        "; at most %d graded submissions in %g hours" % args.rate_limit if args.rate_limit
+        else ""))
     return 0
 
 
@@ -193,10 +248,18 @@ def handout(argv):
         description="Build the students' kit: skeletons, grader, classroom servers, "
                     "notebooks and a student README; no reference solution.")
     parser.add_argument("--out", default="socket-lab-student.zip", metavar="ZIP")
+    add_visibility_argument(parser)
     args = parser.parse_args(argv)
-    files = handout_files()
+    _, catalog = visibility_option(parser, args)
+    try:
+        files = handout_files(catalog)
+    except ValueError as error:
+        parser.error(str(error))
+    held = [check for check in catalog if check["visibility"] != "visible"]
+    readme = STUDENT_README + (HELD_BACK_NOTE.format(
+        count=len(held), points="%g" % sum(check["points"] for check in held)) if held else "")
     with zipfile.ZipFile(args.out, "w", zipfile.ZIP_DEFLATED) as kit:
-        kit.writestr("socket-lab/README.md", STUDENT_README)
+        kit.writestr("socket-lab/README.md", readme)
         kit.writestr("socket-lab/pyproject.toml", STUDENT_PYPROJECT)
         for path in files:
             kit.write(str(path), "socket-lab/" + path.relative_to(ROOT).as_posix())
@@ -204,8 +267,45 @@ def handout(argv):
     return 0
 
 
-def handout_files():
-    files = package_files(SHIPPED_PACKAGES)
+#: Added to the kit's README when some checks are held back (not in the kit).
+HELD_BACK_NOTE = """
+另有 {count} 项检查 (共 {points} 分) 不在这个学生版里, 只在提交后评分, 截止日期后公布结果。
+{count} more checks ({points} points) are not in this kit: they grade your submission, and
+their results are shown after the due date.
+"""
+
+
+def held_back_files(catalog):
+    """The check files to leave out of the kit: those whose every check is held back
+    (``catalog`` as grader.run.check_catalog gives it). ValueError when a held-back check
+    shares its file with a visible one: its code cannot be left out alone."""
+    by_file = {}
+    for check in catalog:
+        by_file.setdefault(check["file"], []).append(check)
+    held = set()
+    for path, checks in by_file.items():
+        hidden = [check["id"] for check in checks if check["visibility"] != "visible"]
+        if hidden and len(hidden) < len(checks):
+            raise ValueError(
+                "%s is held back but shares %s with visible checks (%s): move it into a check "
+                "file of its own (as check_hub_room_full.py) to leave its code out of the kit"
+                % (", ".join(hidden), Path(path).name,
+                   ", ".join(check["id"] for check in checks if check["id"] not in hidden)))
+        if hidden:
+            held.add(Path(path).resolve())
+    return held
+
+
+def handout_files(catalog=None):
+    """The files of the students' kit: the shipped packages without the files of held-back
+    checks (``catalog``: grader.run.check_catalog's; None: every check as its marker says),
+    the skeletons, and the notebooks not held back until the deadline."""
+    if catalog is None:
+        from .run import check_catalog
+        catalog = check_catalog()
+    left_out = held_back_files(catalog)
+    files = [path for path in package_files(SHIPPED_PACKAGES)
+             if path.resolve() not in left_out]
     files += sorted((ROOT / "skeleton").glob("*.py"))
     notebooks = ROOT / "notebooks"
     if notebooks.is_dir():

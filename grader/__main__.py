@@ -6,6 +6,9 @@
     python -m grader --part hub --lang en  # only the hub checks, report in English
     python -m grader -k q_ends             # only the checks whose name matches
     python -m grader --json results.json   # also write Gradescope's results.json
+    python -m grader --prairielearn /grade/results/results.json   # PrairieLearn's
+    python -m grader --github-classroom    # result=<base64> to $GITHUB_OUTPUT (Actions)
+    python -m grader --autolab             # {"scores": {...}} as the last line of stdout
 
 Exit status: 0 when grading ran (whatever the score), 2 for bad arguments, 3 when the
 grader itself failed (a check could not run for a reason that is not the student's).
@@ -40,6 +43,15 @@ def build_parser():
                         help="language of the report (default: from your locale)")
     parser.add_argument("--json", metavar="PATH",
                         help="also write the result as Gradescope's results.json to PATH")
+    parser.add_argument("--prairielearn", metavar="PATH",
+                        help="also write the result as PrairieLearn's external-grading "
+                             "results.json to PATH")
+    parser.add_argument("--github-classroom", action="store_true",
+                        help="also append the result for GitHub Classroom's autograding "
+                             "reporter to $GITHUB_OUTPUT (inside GitHub Actions)")
+    parser.add_argument("--autolab", action="store_true",
+                        help="print Autolab's autoresult line {\"scores\": {...}} (by part) "
+                             "as the last line")
     parser.add_argument("--junitxml", metavar="PATH",
                         help="also write pytest's JUnit XML report to PATH")
     parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
@@ -73,14 +85,14 @@ def port_range(text):
         raise argparse.ArgumentTypeError(str(error))
 
 
-SUBCOMMANDS = ("batch", "gradescope", "handout")
+SUBCOMMANDS = ("batch", "gradescope", "handout", "prairielearn-question")
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         from . import commands
-        return getattr(commands, argv[0])(argv[1:])
+        return getattr(commands, argv[0].replace("-", "_"))(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.repeat > 50:
@@ -106,6 +118,13 @@ def main(argv=None):
     for option, path in (("--client", args.client), ("--server", args.server)):
         if path and not args.allow_missing and not Path(path).is_file():
             parser.error("%s %s: 找不到这个文件 / no such file" % (option, path))
+    github_output = None
+    if args.github_classroom:
+        import os
+        github_output = os.environ.get("GITHUB_OUTPUT")
+        if not github_output:
+            parser.error("--github-classroom: GITHUB_OUTPUT is not set (GitHub Actions sets "
+                         "it for each step; see grader/templates/github-classroom.yml)")
     safe_output()
     if args.list:
         from .run import list_checks
@@ -131,6 +150,15 @@ def main(argv=None):
         write_json(result, args.json, lang=lang)
     if args.result_json:
         write_atomic(args.result_json, json.dumps(result.to_dict(), ensure_ascii=False))
+    if args.prairielearn:
+        from . import prairielearn
+        prairielearn.write_json(result, args.prairielearn, lang=lang)
+    if github_output:
+        from . import github_classroom
+        github_classroom.append_output(github_output, result, lang=lang)
+    if args.autolab:
+        from . import autolab
+        print(autolab.autoresult(result), flush=True)  # the last line: nothing prints after it
     return EXIT_GRADER_ERROR if any(run.grader_errors for run in runs) else EXIT_GRADED
 
 

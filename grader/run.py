@@ -70,9 +70,9 @@ def grade_run(settings, progress=None):
     return plugin.result
 
 
-def list_checks(lang="en", keyword=None, parts=None):
-    """One line per check: part, points, question."""
-    settings = RunSettings(os.devnull, os.devnull, lang=lang, keyword=keyword, parts=parts)
+def _collect(settings, keyword=None):
+    """The checks' pytest items as the plugin collects them for ``settings``, and the
+    plugin (whose ``collect_errors`` say what could not be loaded)."""
     environment_for_pytest()
     collected = []
 
@@ -83,6 +83,37 @@ def list_checks(lang="en", keyword=None, parts=None):
 
     plugin = GraderPlugin(settings)
     pytest.main(pytest_args(keyword) + ["--collect-only"], plugins=[plugin, Collector()])
+    return collected, plugin
+
+
+def check_catalog(overrides=None):
+    """Every check of the rubric as ``{"id", "part", "points", "file", "visibility"}``, in
+    rubric order: ``file`` is the path of its check file, ``visibility`` its marker's, or
+    ``overrides[id]`` (check id -> visibility). GraderError if the checks cannot all be
+    loaded, or a marker's visibility is not one of results.VISIBILITIES."""
+    collected, plugin = _collect(RunSettings(os.devnull, os.devnull))
+    plugin.visibility_overrides = dict(overrides or {})
+    if plugin.collect_errors:
+        raise results.GraderError("the checks cannot be loaded: %s" % plugin.collect_errors[0])
+    catalog = []
+    for item in collected:
+        marker = item.get_closest_marker("check")
+        try:
+            visibility = plugin.visibility(item)
+        except ValueError as error:
+            raise results.GraderError(str(error))
+        catalog.append({"id": check_id(item), "part": part_of(item),
+                        "points": float(marker.kwargs.get("points", 0)) if marker else 0.0,
+                        "file": str(item.path if hasattr(item, "path") else item.fspath),
+                        "visibility": visibility})
+    catalog.sort(key=lambda check: PARTS.index(check["part"]) if check["part"] in PARTS else 99)
+    return catalog
+
+
+def list_checks(lang="en", keyword=None, parts=None):
+    """One line per check: part, points, question."""
+    settings = RunSettings(os.devnull, os.devnull, lang=lang, keyword=keyword, parts=parts)
+    collected, _ = _collect(settings, keyword)
     lines = []
     collected.sort(key=lambda item: PARTS.index(part_of(item)) if part_of(item) in PARTS else 99)
     for item in collected:

@@ -3,6 +3,7 @@
     python -m grader batch SUBMISSIONS --out DIR [--jobs N] [--resume]
     python -m grader gradescope --out autograder.zip
     python -m grader handout --out socket-lab-student.zip
+    python -m grader prairielearn-question --out DIR
 
 Each returns the process's exit status: 0 done, 2 bad arguments, 3 the grader failed,
 130 interrupted (finished results are kept).
@@ -190,6 +191,120 @@ def package_files(packages):
     return files
 
 
+# ----------------------------------------------------------------------- prairielearn
+
+#: Where the grader goes in a PrairieLearn course: serverFilesCourse/<this>/, which the
+#: grading container sees as /grade/serverFilesCourse/<this>/.
+PL_FOLDER = "socket_lab"
+
+#: The question's grading script (externalGradingOptions.entrypoint). GRADE_ROOT moves
+#: PrairieLearn's /grade (for testing).
+PL_GRADE_SH = """#!/usr/bin/env bash
+# PrairieLearn runs this in the grading container: grade the student's files in
+# /grade/student into /grade/results/results.json (PrairieLearn's external-grading format).
+set -uo pipefail
+ROOT="${{GRADE_ROOT:-/grade}}"
+mkdir -p "$ROOT/results"
+cd "$(dirname "$0")"
+if ! python3 -c "import pytest" 2>/dev/null; then
+  # The grader's own failure, said as such: not the student's zero, and no attempt used.
+  python3 -c 'import json, sys; json.dump({{"gradable": False, "format_errors": ["GRADER ERROR: the grading image has no pytest: use an image with python3, pytest and pytest-timeout"]}}, open(sys.argv[1], "w"))' "$ROOT/results/results.json"
+  exit 0
+fi
+exec python3 -m grader --allow-missing --harden --lang {lang} \\
+  --client "$ROOT/student/chat_client.py" --server "$ROOT/student/chat_server.py" \\
+  --prairielearn "$ROOT/results/results.json"
+"""
+
+PL_QUESTION_HTML = """<pl-question-panel>
+  <p>完成 <code>chat_client.py</code> 和 <code>chat_server.py</code> 里的 TODO, 然后上传这两个文件。
+  评分程序在 127.0.0.1 上把它们当作真正的程序运行, 用真正的 socket 测试。</p>
+  <p>Complete the TODOs of <code>chat_client.py</code> and <code>chat_server.py</code>, then
+  upload both files. The grader runs them as real programs against real sockets on
+  127.0.0.1.</p>
+</pl-question-panel>
+
+<pl-file-upload file-names="chat_client.py, chat_server.py"></pl-file-upload>
+
+<pl-submission-panel>
+  <pl-external-grader-results></pl-external-grader-results>
+  <pl-file-preview></pl-file-preview>
+</pl-submission-panel>
+"""
+
+
+def prairielearn_info(uuid, image, timeout):
+    """The question's info.json (a dict), as PrairieLearn's external-grading page
+    describes ``externalGradingOptions``."""
+    return {
+        "uuid": uuid,
+        "title": "Socket lab: a TCP chat client and server",
+        "topic": "Sockets",
+        "tags": ["socket-lab", "networking"],
+        "type": "v3",
+        "singleVariant": True,
+        "gradingMethod": "External",
+        "externalGradingOptions": {
+            "enabled": True,
+            "image": image,
+            "serverFilesCourse": [PL_FOLDER + "/"],
+            "entrypoint": "/grade/serverFilesCourse/%s/grade.sh" % PL_FOLDER,
+            "timeout": timeout,
+        },
+    }
+
+
+def prairielearn_question(argv):
+    import json
+    import uuid as uuids
+
+    parser = argparse.ArgumentParser(
+        prog="python -m grader prairielearn-question",
+        description="Write a PrairieLearn question that grades the lab: OUT/questions/NAME/ "
+                    "(info.json, question.html) and OUT/serverFilesCourse/%s/ (the grader, the "
+                    "classroom servers, grade.sh). Copy both folders into your course."
+                    % PL_FOLDER)
+    parser.add_argument("--out", required=True, metavar="DIR")
+    parser.add_argument("--name", default="socketLabChat", metavar="NAME",
+                        help="the question's folder name (default %(default)s)")
+    parser.add_argument("--image", default="prairielearn/grader-python",
+                        help="the grading image: it needs python3, pytest and pytest-timeout "
+                             "(default %(default)s)")
+    parser.add_argument("--timeout", type=int, default=int(batching.SUBMISSION_TIMEOUT),
+                        metavar="SECONDS", help="grading time limit, at most 600 (default "
+                                                "%(default)s, as batch allows one student)")
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh",
+                        help="language of the feedback students read (default zh)")
+    parser.add_argument("--uuid", help="the question's UUID (default: a new one)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.timeout <= 600:
+        parser.error("--timeout: PrairieLearn allows 1 to 600 seconds")
+    if not args.name or any(char in args.name for char in "/\\."):
+        parser.error("--name: one folder name, such as socketLabChat")
+    try:
+        uuid = str(uuids.UUID(args.uuid)) if args.uuid else str(uuids.uuid4())
+    except ValueError:
+        parser.error("--uuid: not a UUID: %r" % args.uuid)
+    out = Path(args.out)
+    question = out / "questions" / args.name
+    server_files = out / "serverFilesCourse" / PL_FOLDER
+    question.mkdir(parents=True, exist_ok=True)
+    (question / "info.json").write_text(
+        json.dumps(prairielearn_info(uuid, args.image, args.timeout), indent=2) + "\n",
+        encoding="utf-8")
+    (question / "question.html").write_text(PL_QUESTION_HTML, encoding="utf-8")
+    for path in package_files(SHIPPED_PACKAGES):
+        target = server_files / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    script = server_files / "grade.sh"
+    script.write_text(PL_GRADE_SH.format(lang=args.lang), encoding="utf-8", newline="\n")
+    script.chmod(0o755)
+    print("wrote %s and %s: copy questions/ and serverFilesCourse/ into your course"
+          % (question, server_files))
+    return 0
+
+
 # ---------------------------------------------------------------------------- handout
 
 #: Notebooks that build the lab's own solution step by step: hand them out once the lab is
@@ -316,5 +431,5 @@ def handout_files(catalog=None):
 
 
 if __name__ == "__main__":
-    sys.exit("use: python -m grader batch|gradescope|handout")
+    sys.exit("use: python -m grader batch|gradescope|handout|prairielearn-question")
 

@@ -312,24 +312,65 @@ def _loopback_up():
             fcntl.ioctl(probe, siocsifflags, struct.pack("16sH14s", b"lo", flags | iff_up, b""))
 
 
+def _others_in_namespace():
+    """Every process of this PID namespace but its init (pid 1) and this one."""
+    return [(pid, _cmdline(pid)) for pid in _pids() if pid not in (1, os.getpid())]
+
+
+def _kill_all(found):
+    for pid, _ in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _sweep_namespace():
+    """kill_uid for a namespace whose processes all share our uid (a user namespace)."""
+    first = None
+    for _ in range(KILL_SWEEPS):
+        found = _others_in_namespace()
+        first = found if first is None else first
+        if not found:
+            break
+        _kill_all(found)
+    return first or []
+
+
+def _fresh_pid_namespace():
+    """True when this process runs in a PID namespace of its own: it is its init, or the
+    init is bubblewrap's (a namespace's pid 1 is never the host's init otherwise here)."""
+    return os.getpid() == 1 or _cmdline(1).split(" ")[0].endswith("bwrap")
+
+
 def seal_main(argv):
-    """``--seal UID LEFTOVERS [--lo] -- CMD...``: run CMD (the grader process), then write
-    the processes ``UID`` still runs (one ``pid<TAB>command`` line each) to LEFTOVERS and
-    kill them. Exits with CMD's status. It runs as the first program of a student's
-    sandbox, whose PID namespace ends with it: this only makes the leftovers known."""
-    if len(argv) < 5 or argv[0] != "--seal" or "--" not in argv:
-        sys.stderr.write("usage: _sandbox.py --seal UID LEFTOVERS [--lo] -- CMD...\n")
+    """``--seal LEFTOVERS (--uid UID | --everything) [--lo] -- CMD...``: run CMD (the grader
+    process), then write what the student left running (one ``pid<TAB>command`` line each)
+    to LEFTOVERS and kill it: the processes of ``UID``, or (``--everything``, where the
+    student's code runs as our own uid in a user namespace) every process of this PID
+    namespace but its init and this one. Exits with CMD's status. It runs as the first
+    program of a student's sandbox (grader/_bwrap.py), whose PID namespace ends with it
+    anyway: this only makes the leftovers known, for the student's report."""
+    usage = "usage: _sandbox.py --seal LEFTOVERS (--uid UID | --everything) [--lo] -- CMD...\n"
+    if len(argv) < 4 or argv[0] != "--seal" or "--" not in argv:
+        sys.stderr.write(usage)
         return 2
     split = argv.index("--")
-    uid, leftovers, options, command = int(argv[1]), argv[2], argv[3:split], argv[split + 1:]
+    leftovers, options, command = argv[1], argv[2:split], argv[split + 1:]
+    uid = int(options[options.index("--uid") + 1]) if "--uid" in options else None
+    if (uid is None) == ("--everything" not in options) or not command:
+        sys.stderr.write(usage)
+        return 2
+    if uid is None and not _fresh_pid_namespace():
+        sys.stderr.write("--everything only inside a PID namespace of its own\n")
+        return 2
     if "--lo" in options:
         _loopback_up()
     status = subprocess.call(command)
-    found = kill_uid(uid)
+    found = kill_uid(uid) if uid is not None else _sweep_namespace()
     with open(leftovers, "w", encoding="utf-8") as out:
         out.write("".join("%d\t%s\n" % (pid, line) for pid, line in found))
     return status if status >= 0 else 128 - status
-
 
 if __name__ == "__main__":
     sys.exit(seal_main(sys.argv[1:]))

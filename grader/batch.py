@@ -9,12 +9,19 @@ grades.csv and summary.txt are written from those results by grader/gradebook.py
 
 Theory of operation
 -------------------
-Each submission is copied (or unzipped) into a scratch folder and graded by a separate
+Each submission is copied (or unzipped) into a scratch folder, never following a link
+(a link is left out and named in that student's report), and graded by a separate
 ``python -m grader`` process, so one student's crash, hang, flood, fork bomb or deleted
 file can only end that process, which the batch kills at a deadline and records as such.
-The grader process hardens the student's programs (grader/_sandbox.py): resource limits,
-and, as root, an unprivileged user of its own per worker. Workers also get port ranges of
-their own, so parallel graders never hand two student servers the same port.
+That process runs sealed off in a sandbox of its own (grader/_bwrap.py: bubblewrap's PID,
+network, IPC, UTS and mount namespaces where it works), with its peers and the student's
+programs; it hardens those programs (grader/_sandbox.py): resource limits and, as root, an
+unprivileged uid unique to the student in this run. What the student left running is
+recorded in their report and killed. The batch says at the start, in both languages,
+which protections hold here and how to get the missing ones; it refuses to run student
+code as the instructor's own user, unsealed, unless told ``unsafe_no_sandbox``. Workers
+also get port ranges of their own, so parallel graders never hand two student servers the
+same port (where no network namespace separates them).
 
 The grader process writes its GradingResult as JSON (``--result-json``); batch reads it
 back (``GradingResult.from_dict``) and renders the student's outputs itself: the text
@@ -46,7 +53,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import _sandbox, console, gradescope, report
+from . import _bwrap, _sandbox, console, gradescope, report
 from .files import write_atomic
 from .results import GraderError, GradingResult, SubmissionResult, SubmissionStatus
 from .student import LAUNCHER
@@ -115,11 +122,11 @@ def find_file(folder, name):
 
 
 def unpack(source, into):
-    """Copy a student's folder, or safely unzip their .zip, into ``into``."""
+    """Copy a student's folder, or safely unzip their .zip, into ``into``. Returns what was
+    left out, as lines for the student's report (links, which are never followed: batch
+    runs as root, and a link to a root-only file would put it in the student's copy)."""
     if source.is_dir():
-        shutil.copytree(str(source), str(into), symlinks=False,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return
+        return copy_folder(source, into)
     into.mkdir(parents=True)
     with zipfile.ZipFile(str(source)) as archive:
         members = archive.infolist()
@@ -129,7 +136,47 @@ def unpack(source, into):
             target = (into / member.filename).resolve()
             if not str(target).startswith(str(into.resolve())):
                 raise ValueError("the zip holds a path outside itself: %s" % member.filename)
-        archive.extractall(str(into))
+        archive.extractall(str(into))  # zipfile makes no links: a link's entry is a file
+    return []
+
+
+def copy_folder(source, into):
+    """Copy the folders and regular files under ``source`` into ``into``, never following a
+    link (nor copying one, a device or a pipe) and at most ZIP_MAX_FILES files of
+    ZIP_MAX_BYTES in all. Returns a line per thing left out."""
+    left_out, count, size = [], 0, 0
+    into.mkdir(parents=True)
+    pending = [(Path(source), into)]
+    while pending:
+        folder, target = pending.pop()
+        with os.scandir(str(folder)) as entries:
+            for entry in sorted(entries, key=lambda entry: entry.name):
+                inside = Path(entry.path).relative_to(source).as_posix()
+                if entry.name in ("__pycache__",) or entry.name.endswith(".pyc"):
+                    continue
+                if entry.is_symlink():
+                    left_out.append("%s is a link (to %s): not followed, not copied"
+                                    % (inside, os.readlink(entry.path)))
+                elif entry.is_dir(follow_symlinks=False):
+                    (target / entry.name).mkdir()
+                    pending.append((Path(entry.path), target / entry.name))
+                elif entry.is_file(follow_symlinks=False):
+                    count += 1
+                    size += entry.stat(follow_symlinks=False).st_size
+                    if count > ZIP_MAX_FILES or size > ZIP_MAX_BYTES:
+                        raise ValueError("the folder is too large to be a chat lab")
+                    _copy_file(entry.path, target / entry.name)
+                else:
+                    left_out.append("%s is not a file nor a folder: not copied" % inside)
+    return left_out
+
+
+def _copy_file(path, target):
+    """Copy one regular file, opened without following a link (it may have become one
+    since it was listed)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as source, open(str(target), "wb") as copy:
+        shutil.copyfileobj(source, copy)
 
 
 # -------------------------------------------------------------------------- sandboxing
@@ -146,6 +193,47 @@ UID_BLOCKS = 20000
 def sandbox_uid_block():
     """The first uid of a random block for one batch (uids below 2**31)."""
     return FIRST_BLOCK_UID + random.randrange(UID_BLOCKS) * BLOCK_UIDS
+
+
+class SandboxRefused(SystemExit):
+    """Student code would run as the instructor's own user with nothing between it and
+    their files, and nobody said ``unsafe_no_sandbox``. Exits with status 2 (bad
+    arguments: the fix is a flag or a tool), its message already printed."""
+
+    def __init__(self):
+        SystemExit.__init__(self, 2)
+
+
+REFUSAL = ("拒绝运行: 没有沙箱时学生的代码会以你自己的用户身份运行, 能读写你的文件、改评分"
+           "程序、杀掉 batch。请按上面的办法获得沙箱, 或者 (只在一次性的机器上) 加 "
+           "--unsafe-no-sandbox。\n"
+           "refused: with no sandbox, student code would run as your own user, able to read "
+           "and change your files and the grader, and to kill the batch. Get a sandbox as "
+           "said above, or (on a throwaway machine only) add --unsafe-no-sandbox.")
+
+
+class UidPool:
+    """The students' uids in one batch: ``FIRST + student number``, unless that uid runs a
+    process now (a batch of someone else's, a leftover), then the next free one above the
+    class. Each is handed out once per run."""
+
+    #: How many uids above the class are tried before giving up.
+    SPARE = 1000
+
+    def __init__(self, first, students):
+        self.first, self.students = first, students
+        self._given = set()
+        self._lock = threading.Lock()
+
+    def take(self, number):
+        with self._lock:
+            wanted = [self.first + 1 + number] + [self.first + 1 + self.students + spare
+                                                  for spare in range(self.SPARE)]
+            for uid in wanted:
+                if uid not in self._given and not _sandbox.processes_of_uid(uid):
+                    self._given.add(uid)
+                    return uid
+        raise GraderError("no free sandbox uid near %d: every one runs a process" % self.first)
 
 
 def choose_sandbox(workdir):
@@ -181,7 +269,11 @@ class Batch:
     """A class being graded into ``out``."""
 
     def __init__(self, submissions, out, jobs=2, resume=False, lang="en",
-                 timeout=SUBMISSION_TIMEOUT, progress=None, keyword=None):
+                 timeout=SUBMISSION_TIMEOUT, progress=None, keyword=None,
+                 unsafe_no_sandbox=False, sealing=None):
+        """``sealing``: a grader._bwrap.Sealing to use (default: the best one here, see
+        ``_bwrap.detect``); ``unsafe_no_sandbox``: run student code unsealed as our own
+        user where nothing better works (else that is refused: SandboxRefused)."""
         self.submissions = submissions
         self.out = Path(out)
         self.jobs = max(1, int(jobs))
@@ -190,6 +282,8 @@ class Batch:
         self.timeout = timeout
         self.progress = progress
         self.keyword = keyword
+        self.unsafe_no_sandbox = unsafe_no_sandbox
+        self.sealing = sealing
         self.results = self.out / RESULTS_DIR
         self.reports = self.out / REPORTS_DIR
         #: The width of the students' reports: what a grader process of ours, whose stdout
@@ -201,6 +295,8 @@ class Batch:
         self._lock = threading.Lock()
         self._running = set()
         self._stopping = threading.Event()
+        #: student -> what the sandbox did about their code, for the end of their report
+        self._notes = {}
 
     def log(self, line, graded=None):
         """Add ``line`` to the batch's log (summary.txt) and, with ``graded`` (a
@@ -216,18 +312,27 @@ class Batch:
 
     def run(self):
         """Grade every submission not already done; returns the results on disk."""
+        self.sealing = self.sealing or _bwrap.detect()
+        self._announce_sealing()
         for folder in (self.out, self.results, self.reports):
             folder.mkdir(parents=True, exist_ok=True)
         self.workdir = Path(tempfile.mkdtemp(prefix="socket-lab-batch-"))
-        os.chmod(str(self.workdir), 0o755)
+        os.chmod(str(self.workdir), 0o711)  # sandbox uids may pass through, not list
         if os.name == "posix" and os.geteuid() == 0:
             os.chmod(str(self.out), 0o700)  # sandbox users cannot read the results
-        self.python, uid_base, why = choose_sandbox(self.workdir)
-        if uid_base is not None:
-            uid_base = sandbox_uid_block()  # this batch's own uids
-        if why:
-            self.log("warning: " + why)
-            self._warnings.append("warning: " + why)
+        self.tree = _bwrap.prepare_tree(Path(__file__).resolve().parent.parent,
+                                        self.workdir / "tree")
+        self.python, can_drop = sys.executable, False
+        if self.sealing.privileged and self.sealing.kind == _bwrap.BWRAP:
+            can_drop = True  # the sandbox binds our Python where any uid can run it
+        elif self.sealing.privileged:
+            self.python, uid_base, why = choose_sandbox(self.workdir)
+            can_drop = uid_base is not None
+            if why:
+                self.log("warning: " + why)
+                self._warnings.append("warning: " + why)
+        # This batch's own uids, a free one per student.
+        self._uids = UidPool(sandbox_uid_block(), len(self.submissions)) if can_drop else None
         todo = [sub for sub in self.submissions
                 if not (self.resume and self.result_path(sub).is_file())]
         skipped = len(self.submissions) - len(todo)
@@ -238,7 +343,7 @@ class Batch:
         self._numbers = {sub.student: number for number, sub in enumerate(self.submissions)}
         pool = concurrent.futures.ThreadPoolExecutor(self.jobs)
         try:
-            futures = [pool.submit(self._grade_in_slot, sub, slots, uid_base, ticker)
+            futures = [pool.submit(self._grade_in_slot, sub, slots, ticker)
                        for sub in todo]
             for future in concurrent.futures.as_completed(futures):
                 future.result()
@@ -256,59 +361,86 @@ class Batch:
             shutil.rmtree(str(self.workdir), ignore_errors=True)
         return load_results(self.results)
 
-    def _grade_in_slot(self, submission, slots, uid_base, ticker):
+    def _announce_sealing(self):
+        """Say how student code is sealed (progress stream and log); refuse, with the
+        reason, where it would run as our own user unsealed and nobody said it may."""
+        banner = self.sealing.banner()
+        if self.progress is not None:
+            self.progress.write(banner + "\n")
+            self.progress.flush()
+        for line in banner.splitlines():
+            self.log(line)
+        if self.sealing.missing:
+            self._warnings.append("warning: sandbox %s, missing: %s" % (
+                self.sealing.kind, ", ".join(self.sealing.missing)))
+            self.log(self._warnings[-1])
+        if self.sealing.runs_as_instructor and not self.unsafe_no_sandbox:
+            if self.progress is not None:
+                self.progress.write(REFUSAL + "\n")
+                self.progress.flush()
+            raise SandboxRefused()
+
+    def _grade_in_slot(self, submission, slots, ticker):
         if self._stopping.is_set():
             return
         slot = slots.get()
         try:
-            graded = self.grade_one(submission, slot, uid_base)
+            graded = self.grade_one(submission, slot)
             if not self._stopping.is_set():
                 ticker.done(graded)
         finally:
             slots.put(slot)
 
-    def grade_one(self, submission, slot, uid_base):
-        """Grade one submission in a grader process of its own; write its result (unless
-        the batch is being stopped). Returns the SubmissionResult."""
+    def grade_one(self, submission, slot):
+        """Grade one submission in a sealed grader process of its own; write its result
+        (unless the batch is being stopped). Returns the SubmissionResult."""
         started = time.monotonic()
-        scratch = self.workdir / ("%s-%d" % (safe_name(submission.student), slot))
+        name = "%s-%d" % (safe_name(submission.student), slot)
+        scratch = self.workdir / name
         graded = SubmissionResult(submission.student, log=list(self._warnings))
         try:
-            unpack(submission.source, scratch)
+            for line in unpack(submission.source, scratch):
+                self.note(graded, line)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             graded.status = SubmissionStatus.UNREADABLE
             self.log("%s: cannot unpack: %s" % (submission.student, error), graded)
+            shutil.rmtree(str(scratch), ignore_errors=True)
             return self._write(graded)
         client, server = find_file(scratch, CLIENT), find_file(scratch, SERVER)
-        # A uid per student, not per worker: what one student's processes leave behind (a
-        # fork bomb's dying children count against their uid's process limit) cannot touch
-        # the next student graded by the same worker.
-        number = self._numbers[submission.student]
-        uid = uid_base + 1 + number if uid_base is not None else None
+        # A uid per student, not per worker, and free when it is taken: what one student's
+        # processes leave behind cannot touch the next student graded by the same worker.
+        uid = self._uids.take(self._numbers[submission.student]) if self._uids else None
         _sandbox.prepare_folder(scratch, uid)
-        json_path = self.workdir / ("%s-%d.json" % (safe_name(submission.student), slot))
-        result_path = json_path.with_suffix(".result.json")
+        os.chmod(str(scratch), 0o700)  # nobody else's uid reads it (where no mount hides it)
+        box = _bwrap.Box(self.tree, scratch, self.workdir / (name + ".out"),
+                         self.workdir / (name + ".etc"), uid)
+        box.results.mkdir(mode=0o700)
+        _bwrap.write_etc(box.etc, uid)
+        json_path, result_path = box.results / "gradescope.json", box.results / "result.json"
         first_port = FIRST_PORT + slot * PORTS_PER_WORKER
         ports = PortRange(first_port, first_port + PORTS_PER_WORKER - 1)
-        args = ["-m", "grader", "--allow-missing", "--lang", self.lang, "--json", str(json_path),
-                "--harden", "--student-python", self.python, "--ports", str(ports),
-                "--result-json", str(result_path),
+        args = ["-u", "-m", "grader", "--allow-missing", "--lang", self.lang,
+                "--json", str(json_path), "--harden", "--student-python", self.python,
+                "--ports", str(ports), "--result-json", str(result_path),
                 "--client", str(client or scratch / CLIENT),
                 "--server", str(server or scratch / SERVER)]
         if uid is not None:
             args += ["--sandbox-uid", str(uid)]
         if self.keyword:
             args += ["-k", self.keyword]
-        grader = ChildProcess(args, cwd=str(Path(__file__).resolve().parent.parent))
+        command = self.sealing.command(args, box)
+        script = _bwrap.wrapper_script(self.workdir / (name + ".sh"), command)
+        grader = ChildProcess(["grader"], cwd=str(self.tree), python=str(script))
         self._running.add(grader)
         try:
             status = grader.wait_exit(self.timeout)
         finally:
             grader.kill()
             self._running.discard(grader)
+            self._record_leftovers(graded, box)
         graded.seconds = round(time.monotonic() - started, 2)
         if self._stopping.is_set():
-            shutil.rmtree(str(scratch), ignore_errors=True)
+            self._clean(box)
             return graded  # interrupted: leave no result, so --resume grades it again
         if status is None:
             graded.status = SubmissionStatus.TIMEOUT
@@ -325,15 +457,44 @@ class Batch:
                 graded.status = SubmissionStatus.GRADER_ERROR
                 said = grader.stderr.text[-STDERR_TAIL:].strip()
                 self.log("%s: the grader failed: %s" % (submission.student, said or error), graded)
-        shutil.rmtree(str(scratch), ignore_errors=True)
+        self._clean(box)
         return self._write(graded)
+
+    def note(self, graded, line):
+        """A line about what the sandbox did to this student's code: in the log and at the
+        end of the student's own report."""
+        with self._lock:
+            self._notes.setdefault(graded.student, []).append(line)
+        self.log("%s: %s" % (graded.student, line), graded)
+
+    def _record_leftovers(self, graded, box):
+        """What the student left running when their grading ended, killed: the sandbox's
+        own list (its PID namespace has ended it all already), or, with no PID namespace,
+        every process of the student's uid, killed now."""
+        found = []
+        try:
+            found = [tuple(line.split("\t", 1)) for line in
+                     box.leftovers.read_text(encoding="utf-8").splitlines() if "\t" in line]
+        except OSError:
+            pass
+        if box.uid is not None and "pid" not in self.sealing.protects:
+            found += [(str(pid), line) for pid, line in _sandbox.kill_uid(box.uid)]
+        if found:
+            self.note(graded, "%d process(es) still running when grading ended, killed: %s"
+                      % (len(found), "; ".join("%s %s" % (pid, line[:80])
+                                               for pid, line in found[:5])))
+
+    def _clean(self, box):
+        for path in (box.scratch, box.results, box.etc):
+            shutil.rmtree(str(path), ignore_errors=True)
 
     def _write(self, graded):
         """The student's reports (when there is a result) and their result, each atomically."""
         name = safe_name(graded.student)
         if graded.result is not None:
             write_atomic(self.reports / ("%s.txt" % name),
-                         student_report(graded.result, self.lang, self.width))
+                         student_report(graded.result, self.lang, self.width)
+                         + batch_notes(self._notes.get(graded.student, ()), self.lang))
             if graded.result.checks:
                 write_atomic(self.reports / ("%s.json" % name),
                              gradescope.render_json(graded.result, self.lang))
@@ -363,6 +524,15 @@ def student_report(result, lang, width):
     line ``print`` adds after the report's own last line; only the progress line (the marks
     printed as the checks run) is not there."""
     return report.render_text(result, lang=lang, color=False, width=width) + "\n"
+
+
+def batch_notes(notes, lang):
+    """The end of a student's report file: what batch's sandbox did about their code (a
+    link not followed, processes killed), one line each; nothing when it did nothing."""
+    if not notes:
+        return ""
+    head = "批改时发生的事:" if lang == "zh" else "While grading:"
+    return "\n%s\n%s\n" % (head, "\n".join("  - " + line for line in notes))
 
 
 def safe_name(student):

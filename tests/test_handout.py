@@ -101,12 +101,13 @@ print(_json.dumps(sorted(name for name, path in _files
 ''' % (str(ROOT) + os.sep)
 
 
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory):
-    """The unzipped kit's ``socket-lab/`` folder, and the environment that isolates it."""
+def build_kit(tmp_path_factory, *options):
+    """The kit built with ``options`` (``python -m grader handout ...``) and unzipped: its
+    ``socket-lab/`` folder, and the environment that isolates it."""
     base = tmp_path_factory.mktemp("handout")
     archive = base / "socket-lab-student.zip"
-    built = subprocess.run([sys.executable, "-m", "grader", "handout", "--out", str(archive)],
+    built = subprocess.run([sys.executable, "-m", "grader", "handout", "--out", str(archive)]
+                           + list(options),
                            cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=BUILD_TIMEOUT)
     assert built.returncode == 0, built.stderr.decode("utf-8", "replace")
@@ -123,6 +124,24 @@ def kit(tmp_path_factory):
     env.update({"PYTHONPATH": os.pathsep.join([str(root), str(shim)]),
                 "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUTF8": "1", "PYTHONIOENCODING": "utf-8"})
     return root, env
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    """The unzipped kit's ``socket-lab/`` folder, and the environment that isolates it."""
+    return build_kit(tmp_path_factory)
+
+
+#: The check held back in held_back_kit, and what only its code says.
+HELD_BACK = "hub_room_full"
+HELD_BACK_CODE = ("def check_hub_room_full", "满员时拒绝", "after someone leaves, a newcomer gets in")
+
+
+@pytest.fixture(scope="module")
+def held_back_kit(tmp_path_factory):
+    """The kit built with ``--visibility hub_room_full=after_due_date``: that check runs on
+    Gradescope and in batch, and is not the students'."""
+    return build_kit(tmp_path_factory, "--visibility", HELD_BACK + "=after_due_date")
 
 
 def run_in_kit(kit, args, timeout):
@@ -196,3 +215,42 @@ def test_kit_notebook_runs_top_to_bottom(kit, name):
     print("%s ran in the kit in %.1f s" % (name, time.monotonic() - started))
     probe = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
     assert json.loads(probe) == [], "%s's kernel loaded these from the repository: %s" % (name, probe)
+
+
+def kit_texts(root):
+    """Every text file of the kit, by path."""
+    return {path: path.read_text(encoding="utf-8", errors="replace")
+            for path in root.rglob("*") if path.is_file() and path.suffix in (".py", ".md", ".ipynb", ".ini", ".toml", ".yml", ".json")}
+
+
+@pytest.mark.slow
+def test_a_held_back_checks_code_is_not_in_the_kit(held_back_kit, kit):
+    """Its file is left out and no file of the kit holds a line of its code; the kit built
+    without the option (every check visible by default) does hold it, so the probe can find it."""
+    root, _ = held_back_kit
+    assert not list(root.rglob("check_%s.py" % HELD_BACK))
+    for path, text in kit_texts(root).items():
+        for code in HELD_BACK_CODE:
+            assert code not in text, "%s holds %r" % (path, code)
+    default_root, _ = kit
+    default_text = (default_root / "grader" / "checks" / ("check_%s.py" % HELD_BACK)).read_text(encoding="utf-8")
+    assert all(code in default_text for code in HELD_BACK_CODE)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "1 more checks (2 points) are not in this kit" in readme
+
+
+@pytest.mark.slow
+def test_the_kits_grader_works_without_the_held_back_check(held_back_kit):
+    """The kit's grader lists and grades its skeleton without the held-back check: 0/98, no
+    grader error, and the check is not among those it knows."""
+    root, _ = held_back_kit
+    listed = run_in_kit(held_back_kit, ["-m", "grader", "--list", "--lang", "en"], PROBE_TIMEOUT)
+    assert listed.returncode == 0, listed.stderr.decode("utf-8", "replace")
+    names = [line.split()[0] for line in listed.stdout.decode("utf-8").splitlines() if line.strip()]
+    assert len(names) == 18 and HELD_BACK not in names
+    graded = run_in_kit(held_back_kit, ["-m", "grader", "--lang", "en"], GRADE_TIMEOUT)
+    out = graded.stdout.decode("utf-8", "replace")
+    assert graded.returncode == 0, "exit status %d\n%s\n%s" % (
+        graded.returncode, out, graded.stderr.decode("utf-8", "replace"))
+    assert "Score 0/98" in out, out
+    assert "GRADER ERROR" not in out, out

@@ -39,12 +39,24 @@ def write_csv(submissions, path):
     columns = check_columns(submissions)
     with open(str(path), "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student"] + columns + ["total", "status"])
+        writer.writerow([_cell(text) for text in ["student"] + columns + ["total", "status"]])
         for submission in submissions:
             scores = _scores(submission)
-            writer.writerow([submission.student]
+            writer.writerow([_cell(submission.student)]
                             + [_number(scores.get(column, "")) for column in columns]
-                            + [_number(submission.total), submission.status.value])
+                            + [_number(submission.total), _cell(submission.status.value)])
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text):
+    """A text cell a spreadsheet shows as text: one that starts like a formula (a student
+    folder named ``=HYPERLINK(...)``) gets a leading ``'``, as OWASP recommends. Scores are
+    numbers, written as they are."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _number(value):

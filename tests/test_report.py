@@ -408,9 +408,11 @@ def test_an_empty_result_renders():
 # ---------------------------------------------------------------------------- Gradescope
 
 TOP_FIELDS = {"score": float, "max_score": float, "execution_time": (int, float), "output": str,
+              "output_format": str, "test_output_format": str, "test_name_format": str,
               "visibility": str, "stdout_visibility": str, "tests": list}
 TEST_FIELDS = {"name": str, "number": str, "score": float, "max_score": float, "status": str,
-               "output": str, "visibility": str}
+               "output": str, "output_format": str, "tags": list, "extra_data": dict,
+               "visibility": str}
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -136,6 +136,8 @@ class Sealing:
             return ("linux",)
         if self.privileged:
             return ("bwrap",) if self.kind != BWRAP else ()
+        if self.kind == BWRAP:
+            return ("root",)  # sealed, but as our own uid: only root has uids to give
         found = ("userns",) if self.tool else ("bwrap", "userns")
         return found + ("root",)
 

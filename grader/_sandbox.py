@@ -233,10 +233,43 @@ def _cmdline(pid):
     return " ".join(word.decode("utf-8", "replace") for word in words if word)[:200] or "?"
 
 
+def _ended(pid):
+    """True if ``pid`` is gone or a zombie (dead, waiting for its parent to reap it: it
+    runs nothing and holds nothing but its number)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
 def processes_of_uid(uid):
-    """``[(pid, command line)]`` of the processes whose uid is ``uid`` (Linux /proc;
+    """``[(pid, command line)]`` of the live processes whose uid is ``uid`` (Linux /proc;
     empty where there is none)."""
-    return [(pid, _cmdline(pid)) for pid in _pids() if _uid_of(pid) == uid]
+    return [(pid, _cmdline(pid)) for pid in _pids() if _uid_of(pid) == uid and not _ended(pid)]
+
+
+#: How long kill_uid waits for one killed process to be dead.
+DEATH_WAIT = 2.0
+
+
+def _kill_and_wait(pid):
+    """SIGKILL ``pid`` and wait (at most DEATH_WAIT) until it is dead: a pidfd becomes
+    readable then (Linux 5.3+, Python 3.9+); without one, the next sweep looks again."""
+    import select
+    try:
+        handle = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        handle = None
+    try:
+        os.kill(pid, signal.SIGKILL)
+        if handle is not None:
+            select.select([handle], [], [], DEATH_WAIT)
+    except OSError:
+        pass
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 #: kill_uid's sweeps: a process may fork between two sweeps, not between KILL_SWEEPS.
@@ -257,10 +290,7 @@ def kill_uid(uid):
         if not found:
             break
         for pid, _ in found:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            _kill_and_wait(pid)
     return first or []
 
 
@@ -313,16 +343,14 @@ def _loopback_up():
 
 
 def _others_in_namespace():
-    """Every process of this PID namespace but its init (pid 1) and this one."""
-    return [(pid, _cmdline(pid)) for pid in _pids() if pid not in (1, os.getpid())]
+    """Every live process of this PID namespace but its init (pid 1) and this one."""
+    return [(pid, _cmdline(pid)) for pid in _pids()
+            if pid not in (1, os.getpid()) and not _ended(pid)]
 
 
 def _kill_all(found):
     for pid, _ in found:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        _kill_and_wait(pid)
 
 
 def _sweep_namespace():

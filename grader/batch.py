@@ -225,6 +225,11 @@ class UidPool:
         self._given = set()
         self._lock = threading.Lock()
 
+    @property
+    def last(self):
+        """The highest uid this pool may hand out."""
+        return self.first + self.students + self.SPARE
+
     def take(self, number):
         with self._lock:
             wanted = [self.first + 1 + number] + [self.first + 1 + self.students + spare
@@ -333,6 +338,8 @@ class Batch:
                 self._warnings.append("warning: " + why)
         # This batch's own uids, a free one per student.
         self._uids = UidPool(sandbox_uid_block(), len(self.submissions)) if can_drop else None
+        self.log("scratch folder %s; %s" % (self.workdir, "sandbox uids %d-%d" % (
+            self._uids.first + 1, self._uids.last) if self._uids else "no sandbox uid"))
         todo = [sub for sub in self.submissions
                 if not (self.resume and self.result_path(sub).is_file())]
         skipped = len(self.submissions) - len(todo)

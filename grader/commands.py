@@ -81,9 +81,11 @@ def batch(argv):
 # ------------------------------------------------------------------------- gradescope
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once to build the autograder image.
+# Gradescope runs this once to build the autograder image. bubblewrap seals each
+# submission's grading (grader/_bwrap.py); where the container forbids it, unshare
+# (util-linux), else a uid of its own: run_autograder's log says which held.
 set -euo pipefail
-apt-get update -q && apt-get install -y -q python3 python3-pip
+apt-get update -q && apt-get install -y -q python3 python3-pip bubblewrap util-linux
 python3 -m pip install --break-system-packages "pytest>=7" "pytest-timeout>=2.1" \\
   || python3 -m pip install "pytest>=7" "pytest-timeout>=2.1"
 """

@@ -53,11 +53,11 @@ FILES = ("chat_client.py", "chat_server.py")
 #: skeleton's hints spell out a few short lines every student writes the same way
 #: (``V.V=V.V.V(V.V,V.V)``), which at 25 made two independent solutions look a third alike.
 NOISE = 35
-#: Winnowing window: a run of NOISE + WINDOW - 1 = 38 characters is always found (the
-#: guarantee threshold). 4 rather than 1 (every fingerprint): the scores of the tests are
-#: the same and a class of 100 all-different files compares in 14 s instead of 22 s
-#: (benchmarks/report_bench.py --distinct).
-WINDOW = 4
+#: Winnowing window 1: every fingerprint kept, so a score is the same on every run.
+#: copydetect hashes k-grams with Python's hash(), which differs from process to process
+#: (PYTHONHASHSEED); with a window over 1 which fingerprints winnowing keeps, and so the
+#: scores, changed from run to run (a pair at 26% in one run, 32% in the next, window 4).
+WINDOW = 1
 
 #: A file with fewer filtered characters of its own than this (once the skeleton is taken
 #: out) is not compared: an almost untouched skeleton has nothing to copy or be copied, and
@@ -89,7 +89,7 @@ LABELS = {
         "pairs": "Most similar pairs",
         "students": "students", "score": "score", "file": "file",
         "share": "share of %s's code found in %s",
-        "flagged": "%d pairs at %d%% or more",
+        "flagged": "pairs at %d%% or more: %d",
         "groups": "Groups linked by pairs at %d%% or more",
         "side": "Side by side (matching code highlighted)",
         "notes": "Notes on the files read",
@@ -98,7 +98,7 @@ LABELS = {
         "more": "… %d more pairs not listed",
         "skipped": ("similarity report skipped: copydetect is not installed; to get it: "
                     + INSTALL_HINT),
-        "written": "similarity report: %s (%d students, %d pairs at %d%% or more)",
+        "written": "similarity report: %s (%d students; pairs at %d%% or more: %d)",
         "failed": "similarity report failed: %s",
     },
     "zh": {
@@ -109,7 +109,7 @@ LABELS = {
         "pairs": "最相似的学生对",
         "students": "学生", "score": "分数", "file": "文件",
         "share": "%s 的代码在 %s 中出现的比例",
-        "flagged": "%d 对相似度在 %d%% 及以上",
+        "flagged": "相似度 %d%% 及以上的学生对: %d",
         "groups": "相似度 %d%% 及以上的学生组",
         "side": "并排对照 (相同的代码已高亮)",
         "notes": "读取文件时的说明",
@@ -117,7 +117,7 @@ LABELS = {
         "compared": "比较了 %d 名学生",
         "more": "… 另有 %d 对未列出",
         "skipped": "未生成相似度报告: 没有安装 copydetect; 安装方法: " + INSTALL_HINT,
-        "written": "相似度报告: %s (%d 名学生, %d 对相似度在 %d%% 及以上)",
+        "written": "相似度报告: %s (%d 名学生; 相似度 %d%% 及以上的学生对: %d)",
         "failed": "相似度报告失败: %s",
     },
 }
@@ -397,7 +397,7 @@ def render_text(similarity, lang="en", limit=10):
     text = labels(lang)
     flagged = similarity.flagged()
     lines = [text["compared"] % len(similarity.students),
-             text["flagged"] % (len(flagged), round(100 * FLAG_AT))]
+             text["flagged"] % (round(100 * FLAG_AT), len(flagged))]
     for pair in similarity.pairs[:limit]:
         best = _best_file(pair)
         lines.append("  %4s  %s ~ %s  (%s: %s / %s)" % (
@@ -413,7 +413,7 @@ body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margi
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
 .bar{display:inline-block;height:.8em;background:#c0392b;vertical-align:middle}
-.side{display:grid;grid-template-columns:1fr 1fr;gap:.8em}
+.side{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.8em}
 pre{background:#f7f7f7;padding:.6em;overflow:auto;max-height:40em;font-size:.8em;margin:0}
 .hl-a{background:#f5b7b1}.hl-b{background:#abebc6}
 .note{color:#666;font-size:.9em}
@@ -431,7 +431,7 @@ def render_html(similarity, lang="en"):
            "<title>%s</title><style>%s</style></head><body>" % (esc(text["title"]), _CSS),
            "<h1>%s</h1><p>%s</p>" % (esc(text["title"]), esc(text["intro"])),
            "<p>%s; %s</p>" % (esc(text["compared"] % len(similarity.students)),
-                              esc(text["flagged"] % (len(flagged), round(100 * FLAG_AT))))]
+                              esc(text["flagged"] % (round(100 * FLAG_AT), len(flagged))))]
     out.append("<h2>%s</h2>" % esc(text["pairs"]))
     if not similarity.pairs:
         out.append("<p>%s</p>" % esc(text["none"]))
@@ -460,12 +460,12 @@ def render_html(similarity, lang="en"):
     for number, pair in enumerate(shown):
         out.append('<h3 id="pair-%d">%s ~ %s: %s</h3>' % (number, esc(pair.a), esc(pair.b),
                                                          _percent(pair.score)))
-        for match in pair.files:
-            if match.score <= 0:
-                continue
+        for match in sorted(pair.files, key=lambda match: -match.score):
             out.append("<p>%s: %s %s, %s %s</p>" % (
                 esc(match.name), esc(text["share"] % (pair.a, pair.b)), _percent(match.share_a),
                 esc(text["share"] % (pair.b, pair.a)), _percent(match.share_b)))
+            if match.score < FLAG_AT:
+                continue  # only what is alike is worth a side-by-side read
             out.append('<div class="side">')
             for student, slices, css in ((pair.a, match.slices_a, "hl-a"),
                                          (pair.b, match.slices_b, "hl-b")):
@@ -508,5 +508,5 @@ def write_similarity(out, submissions, skeleton, lang="en"):
     out = Path(out)
     write_atomic(out / HTML_NAME, page)
     write_atomic(out / TEXT_NAME, render_text(similarity, lang, limit=MAX_LISTED) + "\n")
-    return text["written"] % (out / HTML_NAME, len(similarity.students),
-                              len(similarity.flagged()), round(100 * FLAG_AT))
+    return text["written"] % (out / HTML_NAME, len(similarity.students), round(100 * FLAG_AT),
+                              len(similarity.flagged()))

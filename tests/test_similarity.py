@@ -313,7 +313,7 @@ def test_write_similarity_writes_both_files_in_either_language(tmp_path):
         "s1": {"chat_server.py": read(REFERENCE / "chat_server.py")},
         "s2": {"chat_server.py": read(REFERENCE / "chat_server.py")}})
     line = similarity.write_similarity(tmp_path / "out", pairs, SKELETON, lang="zh")
-    assert line.startswith("相似度报告: ") and "1 对相似度在 50% 及以上" in line
+    assert line.startswith("相似度报告: ") and "相似度 50% 及以上的学生对: 1" in line
     text = (tmp_path / "out" / "similarity.txt").read_text(encoding="utf-8")
     assert "100%  s1 ~ s2  (chat_server.py: 100% / 100%)" in text
     page = (tmp_path / "out" / "similarity.html").read_text(encoding="utf-8")
@@ -327,3 +327,34 @@ def test_without_copydetect_the_report_is_skipped_and_says_how_to_get_it(tmp_pat
     assert line == similarity.LABELS["en"]["skipped"]
     assert "pip install 'socket-lab[similarity]'" in line
     assert not (tmp_path / "out").exists()
+
+
+SCORES_SCRIPT = """
+import json, sys
+from pathlib import Path
+from grader import similarity
+students = [(path.name, path) for path in sorted(Path(sys.argv[1]).iterdir())]
+result = similarity.compare(similarity.read_sources(students), sys.argv[2])
+print(json.dumps([[pair.a, pair.b, pair.score] for pair in result.pairs]))
+"""
+
+
+@pytest.mark.slow
+def test_scores_are_the_same_in_every_process(tmp_path):
+    # copydetect hashes with Python's hash(), which each process seeds differently.
+    import json
+    import os
+    import subprocess
+    make_class(tmp_path / "class", {
+        "reference": {"chat_client.py": read(REFERENCE / "chat_client.py")},
+        "own": {"chat_client.py": own_client()},
+        "selectors": {"chat_client.py": read(VARIANTS / "selectors_client.py")}})
+    runs = []
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-c", SCORES_SCRIPT, str(tmp_path / "class"),
+                               str(SKELETON)], cwd=str(ROOT), env=env, stdout=subprocess.PIPE,
+                              timeout=120, check=True)
+        runs.append(json.loads(done.stdout.decode("utf-8")))
+    assert runs[0] == runs[1] == runs[2]
+    assert len(runs[0]) == 3

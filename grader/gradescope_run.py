@@ -4,9 +4,11 @@ The root is ``/autograder`` unless ``AUTOGRADER_ROOT`` says otherwise (tests use
 temporary folder laid out like Gradescope's): the submission is in ``ROOT/submission``
 (files may be nested, either may be missing) and the result goes to
 ``ROOT/results/results.json``. The submission is graded exactly as ``batch`` grades one
-student: copied to a scratch folder, in a grader process of its own, hardened (and, as
-root, as an unprivileged user); results.json is written only after the student's programs
-have ended. If grading itself fails (the submission's SubmissionResult is not OK, or the
+student: copied to a scratch folder (links not followed), in a grader process of its own
+sealed in batch's sandbox (grader/_bwrap.py: bubblewrap, which setup.sh installs, else
+unshare, else a uid of its own; what held is printed first, for the autograder's output),
+hardened, as an unprivileged uid; results.json is written only after the student's
+programs have ended, from outside the sandbox. If grading itself fails (the submission's SubmissionResult is not OK, or the
 batch machinery itself fails), results.json still says so, with a score of 0 and the
 reason (grader/gradescope.py writes both kinds), so the failure is visible on Gradescope
 instead of a silent blank.
@@ -55,12 +57,15 @@ def grade(folder, out, lang):
     student; a batch that fails on its own (not the student's doing) is a GRADER_ERROR with
     the reason, never an exception that would leave results.json unwritten."""
     run = batching.Batch([batching.Submission(STUDENT, folder)], out, jobs=1, lang=lang,
-                         progress=None)
+                         progress=sys.stdout)
     try:
         graded = run.run()
         if not graded:
             raise GraderError("the batch recorded no result")
         return graded[0]
+    except batching.SandboxRefused:
+        return SubmissionResult(STUDENT, SubmissionStatus.GRADER_ERROR, log=list(
+            run.log_lines) + ["%s: not graded: no sandbox for untrusted code here" % STUDENT])
     except Exception as error:  # the boundary: whatever failed here is the grader's
         reason = error if isinstance(error, GraderError) else GraderError(
             "the batch failed: %s: %s" % (type(error).__name__, error))

@@ -15,7 +15,13 @@ import errno
 import signal
 import socket
 
+from . import admission
 from .core import DEFAULT_MAX_CLIENTS, stderr_log
+
+try:
+    import resource   # POSIX: the limit on open files
+except ImportError:   # Windows: no such per-process limit to raise
+    resource = None
 
 __all__ = ['build_parser', 'describe_listen_error', 'lan_addresses', 'run_cli',
            'serve_until_stopped']
@@ -28,6 +34,18 @@ _NOT_AN_ADDRESS_HERE = {errno.EADDRNOTAVAIL, 10049}  # WSAEADDRNOTAVAIL
 
 #: Hosts that mean "every interface": the log then names the addresses students can use.
 WILDCARD_HOSTS = ('0.0.0.0', '::', '')
+
+#: Clients from one address at once, by default: a student trying two or three clients
+#: at once gets in; one student cannot take the class's places.
+DEFAULT_MAX_PER_ADDRESS = 5
+
+#: Files a server needs open besides one per client (listening sockets, the loop's own,
+#: stdio, a web view's), when it checks the limit on open files.
+SPARE_FILES = 64
+
+#: How to get the web view's library, named where --web cannot find it.
+WEB_INSTALL = ('the web view needs aiohttp: pip install "socket-lab[web]" '
+               '(or pip install aiohttp), then run this again')
 
 
 def lan_addresses():
@@ -62,6 +80,30 @@ def _positive_int(text):
     return int(text)
 
 
+def _count_or_zero(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError('a whole number (0: no cap), not %r' % text)
+    return int(text)
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float('inf'):
+        raise argparse.ArgumentTypeError('a number of seconds above 0, not %r' % text)
+    return value
+
+
+def _networks(text):
+    try:
+        admission.parse_networks([text])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+    return text
+
+
 def build_parser(server_class, prog, description):
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
@@ -76,8 +118,31 @@ def build_parser(server_class, prog, description):
         help='clients connected at once; later ones are told the server is full '
              '(default: %(default)s)')
     parser.add_argument(
+        '--max-per-ip', type=_count_or_zero, default=DEFAULT_MAX_PER_ADDRESS, metavar='N',
+        help='clients from one IP address at once; more are told to close one first '
+             '(default: %(default)s; 0: no cap, e.g. when the whole class runs on one machine)')
+    parser.add_argument(
+        '--idle-timeout', type=_seconds, default=None, metavar='S',
+        help='close a client that has sent nothing for S seconds (default: never)')
+    parser.add_argument(
+        '--allow', type=_networks, action='append', default=[], metavar='CIDR',
+        help='only let in addresses in this network, e.g. 10.0.0.0/8 (repeat it, or separate '
+             'several with commas; default: everyone)')
+    parser.add_argument(
+        '--deny', type=_networks, action='append', default=[], metavar='CIDR',
+        help='never let in addresses in this network (wins over --allow)')
+    parser.add_argument(
         '--quiet', action='store_true',
         help='do not log every join and departure (starts, refusals, drops and errors still are)')
+    if getattr(server_class, 'HAS_WEB_VIEW', False):
+        parser.add_argument(
+            '--web', type=_port_number, default=None, metavar='PORT',
+            help='also serve a read-only web page of the room on PORT (who is online, joins, '
+                 'leaves, messages, live) for the classroom screen; needs aiohttp '
+                 '(pip install "socket-lab[web]")')
+        parser.add_argument(
+            '--web-host', default=None, metavar='HOST',
+            help='address the web page listens on (default: the same as --host)')
     return parser
 
 
@@ -147,8 +212,34 @@ def _stop_on_ctrl_break():
             pass  # not the main thread
 
 
-def serve_until_stopped(server, log):
-    """Run ``server`` until Ctrl-C or SIGTERM; return the exit status (1: it cannot listen)."""
+def ensure_file_limit(needed, log, limits=resource):
+    """Raise this process's soft limit on open files to ``needed`` if it is lower (the hard
+    limit permitting): macOS starts Python with 256, fewer than a class needs. Logs one
+    line if the limit stays too low. POSIX only; elsewhere there is nothing to raise."""
+    if limits is None:
+        return
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == limits.RLIM_INFINITY else min(needed, hard)
+    try:
+        limits.setrlimit(limits.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    except (ValueError, OSError):
+        pass
+    if soft < needed:
+        log('warning: this process may open only %d files, fewer than the %d that --max-clients '
+            'needs; newcomers beyond that are not accepted (raise it with ulimit -n, or lower '
+            '--max-clients)' % (soft, needed))
+
+
+def serve_until_stopped(server, log, extra=None):
+    """Run ``server`` until Ctrl-C or SIGTERM; return the exit status (1: it cannot listen).
+
+    ``extra``, if given, is ``(start, stop)``: coroutine functions run on the same loop once
+    the server listens, and before it closes (the web view); if ``start`` raises OSError
+    (its port is busy), the server closes and the status is 1.
+    """
     loop = asyncio.new_event_loop()
     try:
         stopped = loop.create_future()
@@ -160,11 +251,22 @@ def serve_until_stopped(server, log):
         except OSError as error:
             log(describe_listen_error(error, server.host, server.port))
             return 1
+        ensure_file_limit(server.max_clients + SPARE_FILES, log)
+        if extra is not None:
+            try:
+                loop.run_until_complete(extra[0]())
+            except OSError as error:
+                host, port = getattr(error, 'where', (server.host, 0))
+                log(describe_listen_error(error, host, port) + ' (the web view)')
+                loop.run_until_complete(server.close())
+                return 1
         _log_where_students_connect(server, log)
         try:
             reason = loop.run_until_complete(stopped)
         except KeyboardInterrupt as interrupt:
             reason = 'Ctrl-Break' if isinstance(interrupt, CtrlBreak) else 'Ctrl-C'
+        if extra is not None:
+            loop.run_until_complete(extra[1]())
         closed = loop.run_until_complete(server.close())
         log('stopped (%s); %d connections closed' % (reason, closed))
         return 0
@@ -178,6 +280,17 @@ def serve_until_stopped(server, log):
 def run_cli(server_class, prog, description, argv=None):
     """The whole command line of an instructor server; returns the exit status."""
     args = build_parser(server_class, prog, description).parse_args(argv)
+    web_port = getattr(args, 'web', None)
+    if web_port is not None:
+        try:
+            from . import web_view   # the optional extra: imported only when asked for
+        except ImportError as error:
+            stderr_log('error: %s (%s)' % (WEB_INSTALL, error))
+            return 2
     server = server_class(host=args.host, port=args.port, max_clients=args.max_clients,
-                          log=stderr_log, quiet=args.quiet)
-    return serve_until_stopped(server, stderr_log)
+                          log=stderr_log, quiet=args.quiet, max_per_address=args.max_per_ip,
+                          allow=args.allow, deny=args.deny, idle_timeout=args.idle_timeout)
+    if web_port is None:
+        return serve_until_stopped(server, stderr_log)
+    view = web_view.WebView(server, args.web_host or args.host, web_port, log=stderr_log)
+    return serve_until_stopped(server, stderr_log, extra=(view.start, view.stop))

@@ -108,17 +108,20 @@ that says what to do and exit status 1, never a traceback.
 """
 import asyncio
 import codecs
+import errno
 import socket
 import sys
 import time
 
-from . import turns
+from . import admission, turns
 
 #: Bytes a client may have waiting in the server's buffer before it counts as not reading.
 DEFAULT_OUT_BUFFER_LIMIT = 1024 * 1024
 
 #: One read takes at most this much (asyncio's own read size); one buffer serves them all.
 READ_SIZE = 256 * 1024
+#: The least one read of a client over its rate takes (it then waits that much longer).
+MIN_READ = 4096
 
 #: Default cap on clients connected at once (a class or two; far below what the loop can carry).
 DEFAULT_MAX_CLIENTS = 200
@@ -132,7 +135,39 @@ LISTEN_BACKLOG = 4096
 #: How long close() waits for connections to finish closing before it aborts them.
 CLOSE_TIMEOUT = 2.0
 
+#: TCP keepalive: a laptop that vanished (lid shut, Wi-Fi gone) sends no FIN and no RST;
+#: after this long without a word from it the kernel starts probing, every
+#: KEEPALIVE_INTERVAL, and gives up after KEEPALIVE_PROBES: it leaves within ~2 minutes.
+KEEPALIVE_IDLE = 60
+KEEPALIVE_INTERVAL = 10
+KEEPALIVE_PROBES = 6
+
+#: Out of file descriptors, the loop reports every failed accept; the log says it at most
+#: this often (seconds), with the count of those it left out.
+RESOURCE_LOG_INTERVAL = 1.0
+
+_OUT_OF_FILES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
 _new_utf8_decoder = codecs.getincrementaldecoder('utf-8')
+
+
+def enable_keepalive(sock):
+    """Turn on TCP keepalive with the timings above, as far as this system lets us set them.
+
+    The one seam for the platforms' different options: Linux and Windows 10 (1709 and
+    later) name them TCP_KEEPIDLE/INTVL/CNT, macOS names the first TCP_KEEPALIVE; where an
+    option is missing the system's default applies (probing after 2 hours).
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    idle = getattr(socket, 'TCP_KEEPIDLE', None) or getattr(socket, 'TCP_KEEPALIVE', None)
+    for option, value in ((idle, KEEPALIVE_IDLE),
+                          (getattr(socket, 'TCP_KEEPINTVL', None), KEEPALIVE_INTERVAL),
+                          (getattr(socket, 'TCP_KEEPCNT', None), KEEPALIVE_PROBES)):
+        if option is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+            except OSError:
+                pass   # an older system without this one: its default stays
 
 
 def stderr_log(message):
@@ -171,6 +206,16 @@ class ClientConnection(asyncio.BufferedProtocol):
         self.sock = None             # raw_socket while the transport holds nothing for us
         self.decoder = _new_utf8_decoder(errors='replace')
         self.half_character = False  # the decoder holds the first bytes of a character
+        self.last_read = 0.0         # loop time of the last read (or of resuming to read)
+        self.gap = 0.0               # seconds from the read before (or the resume) to this one
+        self.tokens = 0.0            # bytes this client may still send at once (read_rate)
+        self.throttled = False       # reading paused: it sent more than its share
+        self.offered = READ_SIZE     # room the last read was given, and whether it filled it
+        self.read_filled = False
+        self.last_chunk_size = 0     # the hub's framing (sanitize.continues): the last chunk
+        self.last_read_filled = False  # relayed, its read and whether it ended a line
+        self.ended_line = True
+        self.continued = False
 
     def __repr__(self):
         return '<ClientConnection %s%s>' % (self.label, '' if self.online else ' (gone)')
@@ -184,9 +229,19 @@ class ClientConnection(asyncio.BufferedProtocol):
         self.server._connection_made(self)
 
     def get_buffer(self, sizehint):
-        return self.server._read_buffer
+        server = self.server
+        buffer = server._read_buffer
+        if server.read_rate:
+            # No read takes more than the client may send now (see _spend), so the rate
+            # holds however much it pours into its socket.
+            allowance = int(self.tokens + (server._loop.time() - self.last_read) * server.read_rate)
+            if allowance < READ_SIZE:
+                buffer = buffer[:max(MIN_READ, allowance)]
+        self.offered = len(buffer)
+        return buffer
 
     def buffer_updated(self, nbytes):
+        self.read_filled = nbytes >= self.offered
         self.data_received(bytes(self.server._read_buffer[:nbytes]))
 
     def data_received(self, data):
@@ -227,20 +282,58 @@ class InstructorServer:
             (``'send'``, once per ``send_to`` and per recipient of ``send_to_all``);
             ``timestamp`` is ``time.monotonic()``, ``addr`` is ``(ip, port)``. It runs on
             the server's event loop thread: keep it quick and do not let it raise.
+        max_per_address: clients from one IP address at once (0: no cap); a newcomer
+            beyond it gets ``per_address_notice()`` and is closed, while others get in.
+        allow, deny: networks (``'10.0.0.0/8'``, or ``ipaddress`` networks) a newcomer's
+            address must be in (when ``allow`` lists any) and must not be in; others get
+            ``not_allowed_notice()`` and are closed.
+        idle_timeout: seconds a client may send nothing before it is told and closed
+            (None: never).
+        read_rate: bytes per second read from one client once its ``read_burst`` is used
+            up; beyond it the server stops reading from that client for a while (the
+            kernel then holds back its sends: nothing is lost, nobody else is slowed).
+            None takes the class's ``READ_RATE``; 0 reads as fast as a client sends.
+        read_burst: bytes a client may send at once before ``read_rate`` applies.
+        keepalive: turn on TCP keepalive for every client (``enable_keepalive``).
     """
 
     #: Used in log lines, e.g. ``hub server listening on ...``.
     NAME = 'instructor server'
     #: Port of the command line; the class itself defaults to 0 (a free port).
     DEFAULT_PORT = 0
+    #: Bytes per second read from one client (0: no limit), unless ``read_rate`` says.
+    READ_RATE = 0
+    #: Bytes one client may send at once before ``read_rate`` holds it back.
+    READ_BURST = 256 * 1024
 
     def __init__(self, host='127.0.0.1', port=0, max_clients=DEFAULT_MAX_CLIENTS,
                  out_buffer_limit=DEFAULT_OUT_BUFFER_LIMIT, send_buffer_size=None,
-                 log=None, quiet=False, recorder=None):
+                 log=None, quiet=False, recorder=None, max_per_address=0, allow=(),
+                 deny=(), idle_timeout=None, read_rate=None, read_burst=None,
+                 keepalive=True):
         if max_clients < 1:
             raise ValueError('max_clients must be at least 1, not %r' % (max_clients,))
         if out_buffer_limit < 1:
             raise ValueError('out_buffer_limit must be at least 1, not %r' % (out_buffer_limit,))
+        if max_per_address < 0:
+            raise ValueError('max_per_address must be 0 (no cap) or more, not %r'
+                             % (max_per_address,))
+        if idle_timeout is not None and idle_timeout <= 0:
+            raise ValueError('idle_timeout must be positive (or None), not %r' % (idle_timeout,))
+        self.read_rate = self.READ_RATE if read_rate is None else read_rate
+        self.read_burst = self.READ_BURST if read_burst is None else read_burst
+        if self.read_rate < 0 or self.read_burst < 1:
+            raise ValueError('read_rate must be 0 or more and read_burst at least 1, not %r, %r'
+                             % (self.read_rate, self.read_burst))
+        self.max_per_address = max_per_address
+        self.allow = admission.parse_networks([str(n) for n in allow])
+        self.deny = admission.parse_networks([str(n) for n in deny])
+        self.idle_timeout = idle_timeout
+        self.keepalive = keepalive
+        self._per_address = {}       # ip -> clients online from it
+        self._idle_sweep = None      # the TimerHandle of the next idle sweep
+        self._resource_log_at = None  # loop time of the last out-of-files line
+        self._resource_errors = 0    # failed accepts since that line
         self.host = host
         self.port = port
         self.max_clients = max_clients
@@ -271,8 +364,11 @@ class InstructorServer:
             loop.set_exception_handler(self._loop_exception)
         self._listener = await self._listen()
         self.host, self.port = self._listener.sockets[0].getsockname()[:2]
-        self._log('%s listening on %s:%d (at most %d clients)'
-                  % (self.NAME, self.host, self.port, self.max_clients))
+        self._log('%s listening on %s:%d (at most %d clients%s)'
+                  % (self.NAME, self.host, self.port, self.max_clients,
+                     ', %d per address' % self.max_per_address if self.max_per_address else ''))
+        if self.idle_timeout is not None:
+            self._schedule_idle_sweep()
 
     def _listen(self):
         return self._loop.create_server(
@@ -286,12 +382,31 @@ class InstructorServer:
 
     def _loop_exception(self, loop, context):
         error = context.get("exception")
-        if context.get("message", "").startswith("Accept failed") and not self._stopping:
+        if (isinstance(error, OSError) and error.errno in _OUT_OF_FILES
+                and "accept" in context.get("message", "")):
+            self._log_out_of_files(error)
+        elif context.get("message", "").startswith("Accept failed") and not self._stopping:
             loop.create_task(self._listen_again(error))
         elif isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
             self._log_routine("a connection was reset by its client (%s)" % error)
         else:
             loop.default_exception_handler(context)
+
+    def _log_out_of_files(self, error):
+        """One line a second at most while newcomers cannot be accepted for want of file
+        descriptors. asyncio retries the accept a second later, and CPython's selector loop
+        reports the failure once per connection waiting (up to the backlog, 4096) each
+        time: 243,000 lines in 5 s before. The clients online are served all along."""
+        self._resource_errors += 1
+        now = self._loop.time()
+        if self._resource_log_at is not None and now - self._resource_log_at < RESOURCE_LOG_INTERVAL:
+            return
+        self._log('cannot accept newcomers: %s (%d failed accepts since the last line); '
+                  'the %d clients online are still served; raise the limit on open files '
+                  '(ulimit -n) or lower --max-clients'
+                  % (error.strerror or error, self._resource_errors, len(self._clients)))
+        self._resource_log_at = now
+        self._resource_errors = 0
 
     async def _listen_again(self, error):
         """Listen again on the same address if the listening socket was closed under us."""
@@ -309,6 +424,8 @@ class InstructorServer:
             return 0
         self._stopping = True
         self._listener.close()
+        if self._idle_sweep is not None:
+            self._idle_sweep.cancel()
         self._flush_outboxes()       # what was queued before the stop still goes out
         self._all_closed = asyncio.Event()
         count = len(self._connections)
@@ -370,6 +487,19 @@ class InstructorServer:
         """What a newcomer reads when ``max_clients`` are already connected."""
         return 'server full (at most %d clients), try again later' % self.max_clients
 
+    def per_address_notice(self):
+        """What a newcomer reads when ``max_per_address`` clients from its address are in."""
+        return ('too many connections from your address (at most %d), close one first'
+                % self.max_per_address)
+
+    def not_allowed_notice(self):
+        """What a newcomer reads when its address is not allowed (``allow``/``deny``)."""
+        return 'your address may not connect to this server'
+
+    def idle_notice(self):
+        """What a client reads before it is closed for ``idle_timeout`` seconds of silence."""
+        return 'closed: nothing sent for %g s' % self.idle_timeout
+
     @property
     def clients(self):
         """The clients online, in the order they joined (do not change it)."""
@@ -412,6 +542,7 @@ class InstructorServer:
             return
         client.online = False
         del self._clients[client]
+        self._forget_address(client.addr[0])
         if abort:
             del client.outbox[:]
         else:
@@ -438,15 +569,24 @@ class InstructorServer:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.send_buffer_size is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer_size)
+            if self.keepalive:
+                enable_keepalive(sock)
         except OSError:  # e.g. macOS refuses options on a socket its peer already reset
             conn.transport.abort()
             return
         self._connections.add(conn)
         conn.addr = (peer[0], peer[1])
         conn.label = str(conn.addr)
-        if len(self._clients) >= self.max_clients:
-            self._refuse(conn)
+        ip = conn.addr[0]
+        refused = admission.refusal_reason(
+            ip, len(self._clients), self.max_clients, self._per_address.get(ip, 0),
+            self.max_per_address, self.allow, self.deny)
+        if refused is not None:
+            self._refuse(conn, refused)
             return
+        self._per_address[ip] = self._per_address.get(ip, 0) + 1
+        conn.last_read = self._loop.time()
+        conn.tokens = self.read_burst
         if self._broadcasts:
             self._queue_broadcasts()    # what was broadcast before it joined is not for it
         conn.raw_socket = conn.sock = self._direct_socket(sock)
@@ -455,19 +595,40 @@ class InstructorServer:
         self._log_routine('%s joined; %d online' % (conn.label, len(self._clients)))
         self.on_join(conn)
 
-    def _refuse(self, conn):
-        notice = self.refusal_notice().encode('utf-8')
+    def _refuse(self, conn, reason):
+        if reason == admission.FULL:
+            notice = self.refusal_notice()
+            detail = '(%d/%d online)' % (len(self._clients), self.max_clients)
+        elif reason == admission.PER_ADDRESS:
+            notice = self.per_address_notice()
+            detail = '(%d online from %s, at most %d)' % (
+                self._per_address.get(conn.addr[0], 0), conn.addr[0], self.max_per_address)
+        else:
+            notice = self.not_allowed_notice()
+            detail = '(--allow/--deny)'
+        notice = notice.encode('utf-8')
         self._record(conn, 'send', notice)
         conn.transport.write(notice)
         conn.transport.close()  # sends the notice first, then closes
-        self._log('%s refused: room full (%d/%d online)'
-                  % (conn.label, len(self._clients), self.max_clients))
+        self._log('%s refused: %s %s' % (conn.label, reason, detail))
+
+    def _forget_address(self, ip):
+        count = self._per_address.get(ip, 0) - 1
+        if count > 0:
+            self._per_address[ip] = count
+        else:
+            self._per_address.pop(ip, None)
 
     def _data_received(self, conn, data):
         if self._recorder is not None:
             self._record(conn, 'recv', data)
         if not conn.online:
             return  # a refused client, or one that left in this same read
+        now = self._loop.time()
+        conn.gap = now - conn.last_read
+        if self.read_rate:
+            self._spend(conn, len(data), now)
+        conn.last_read = now
         if conn.half_character or not data.isascii():
             # Completes a character from the last chunk, or holds one that is not ASCII
             # (or not UTF-8): decode, and give on_chunk valid UTF-8 (U+FFFD for garbage).
@@ -492,6 +653,45 @@ class InstructorServer:
             self.disconnect(conn, self._describe_loss(exc))
         if self._stopping and not self._connections and self._all_closed is not None:
             self._all_closed.set()
+
+    # Fair share: a token bucket per client, refilled at read_rate up to read_burst. A read
+    # that overdraws it pauses reading from that client until the debt is repaid: the
+    # kernel's buffers fill, its sends block, and it alone slows down. Nothing is lost.
+
+    def _spend(self, conn, nbytes, now):
+        tokens = min(self.read_burst, conn.tokens + conn.gap * self.read_rate) - nbytes
+        conn.tokens = tokens
+        if tokens < 0 and not conn.throttled:
+            conn.throttled = True
+            conn.transport.pause_reading()
+            self._loop.call_later(-tokens / self.read_rate, self._resume_reading, conn)
+
+    def _resume_reading(self, conn):
+        conn.throttled = False
+        if not conn.online or conn.transport.is_closing():
+            return
+        conn.tokens = 0.0
+        conn.last_read = self._loop.time()   # the gap to the next read counts from here
+        conn.transport.resume_reading()
+
+    # Silence: with idle_timeout, one sweep every quarter of it closes whoever has sent
+    # nothing for that long (a timer per client would cost a reschedule per read).
+
+    def _schedule_idle_sweep(self):
+        self._idle_sweep = self._loop.call_later(max(0.05, self.idle_timeout / 4),
+                                                 self._close_idle_clients)
+
+    def _close_idle_clients(self):
+        if self._stopping:
+            return
+        oldest = self._loop.time() - self.idle_timeout
+        idle = [client for client in self._clients if client.last_read <= oldest]
+        if idle:
+            notice = self.idle_notice().encode('utf-8')
+            for client in idle:
+                self.send_to(client, notice)
+                self.disconnect(client, 'idle: nothing sent for %g s' % self.idle_timeout)
+        self._schedule_idle_sweep()
 
     @staticmethod
     def _describe_loss(exc):

@@ -40,11 +40,14 @@ One message, one prefix
 -----------------------
 A big message arrives in several reads. Relaying each read with its own prefix cut the
 text with prefixes in the middle; ``continues`` says when a chunk is the rest of the
-previous one instead: the previous chunk of the same sender was big
-(``CONTINUATION_MIN`` bytes or more: TCP cut it), it did not end a line, nothing else was
-relayed in between (otherwise the rest would read as the other sender's), and it follows
-within ``CONTINUATION_GAP`` of the read before it. Short chat messages are never joined,
-so each keeps its own prefix even when a sender sends two at once.
+previous one instead: the previous read of the same sender filled all the room
+it was given, or the new chunk is big (``CONTINUATION_MIN`` bytes or more: TCP cuts such
+messages) and so was the one before it (or that one was a continuation itself),
+the previous one did not end a line, nothing else was relayed in between (otherwise the
+rest would read as the other sender's), and it follows within ``CONTINUATION_GAP`` of the
+read before it. A short chat message is never joined to the one before it unless that
+read was full, so each keeps its own prefix even when a sender sends two at once; two big
+ones sent within the gap may share one, as TCP itself may join them.
 
 What this cannot do: a recipient's own program decides where its ``recv`` cuts the
 stream and may print each piece on a line of its own (the lab's client does, 1024 bytes
@@ -117,15 +120,29 @@ def frame(prefix, data, continuing=False):
     return data if continuing else prefix + data
 
 
-def continues(previous_size, previous_ended_line, others_between, gap):
+def continues(previous_size, previous_filled_read, previous_continued, size,
+              previous_ended_line, others_between, gap):
     """Whether a sender's new chunk is the rest of its previous one (no prefix before it).
+
+    Never when something else was broadcast in between, when the previous chunk ended a
+    line, or after ``CONTINUATION_GAP``. Otherwise when the previous read filled all the
+    room it was given (more was certainly waiting), or when the new chunk is big
+    (``CONTINUATION_MIN``) and follows a big one or a continuation: TCP cuts big messages,
+    sometimes into a small read in the middle. A short message after a big one keeps its
+    own prefix.
 
     Args:
         previous_size: bytes in the sender's previous chunk (0: there was none).
+        previous_filled_read: the read of that chunk took all the room it was given.
+        previous_continued: that chunk was itself a continuation.
+        size: bytes in the new chunk.
         previous_ended_line: that chunk ended with ``\\n`` (the new one starts a line).
         others_between: anything else (another relay, a notice) went out in between.
         gap: seconds from the read of the previous chunk (or from the moment the hub
             resumed reading this sender, if it had paused) to this one.
     """
-    return (previous_size >= CONTINUATION_MIN and not previous_ended_line
-            and not others_between and gap <= CONTINUATION_GAP)
+    if not previous_size or previous_ended_line or others_between or gap > CONTINUATION_GAP:
+        return False
+    if previous_filled_read:
+        return True
+    return size >= CONTINUATION_MIN and (previous_size >= CONTINUATION_MIN or previous_continued)

@@ -84,6 +84,12 @@ class ServerThread:
         self._loop.call_soon_threadsafe(run)
         return result.result(self.timeout)
 
+    def run(self, coroutine_function, *args):
+        """Run ``coroutine_function(*args)`` on the server's loop (e.g. a web view's
+        ``start``); return its result (or raise its error) within ``timeout``."""
+        future = asyncio.run_coroutine_threadsafe(coroutine_function(*args), self._loop)
+        return future.result(self.timeout)
+
     def __enter__(self):
         return self
 

@@ -159,17 +159,24 @@ def test_a_continuation_goes_on_the_line_of_the_chunk_before_it():
     assert frame(PREFIX, b'rest\nmore', continuing=True) == b'rest\n' + PREFIX + b'more'
 
 
-@pytest.mark.parametrize('previous_size, ended_line, others, gap, expected', [
-    (CONTINUATION_MIN, False, False, 0.0, True),
-    (256 * 1024, False, False, CONTINUATION_GAP, True),
-    (CONTINUATION_MIN - 1, False, False, 0.0, False),     # a chat message: its own prefix
-    (0, False, False, 0.0, False),                         # nothing before it
-    (256 * 1024, True, False, 0.0, False),                 # the last one ended a line
-    (256 * 1024, False, True, 0.0, False),                 # someone else spoke between
-    (256 * 1024, False, False, CONTINUATION_GAP + 0.01, False),
+BIG = 64 * 1024
+
+
+@pytest.mark.parametrize('previous_size, full, continued, size, ended_line, others, gap, expected', [
+    (BIG, False, False, BIG, False, False, 0.0, True),             # a big message cut by TCP
+    (BIG, True, False, 5, False, False, CONTINUATION_GAP, True),   # its short rest, after a full read
+    (332, False, True, BIG, False, False, 0.0, True),              # after a small read inside it
+    (CONTINUATION_MIN, False, False, CONTINUATION_MIN, False, False, 0.0, True),
+    (BIG, False, False, 5, False, False, 0.0, False),              # a chat message after a paste
+    (BIG, False, True, 5, False, False, 0.0, False),
+    (CONTINUATION_MIN - 1, False, False, BIG, False, False, 0.0, False),  # after a chat message
+    (0, False, False, BIG, False, False, 0.0, False),              # nothing before it
+    (BIG, True, True, BIG, True, False, 0.0, False),               # the last one ended a line
+    (BIG, True, True, BIG, False, True, 0.0, False),               # someone else spoke between
+    (BIG, True, True, BIG, False, False, CONTINUATION_GAP + 0.01, False),
 ])
-def test_continues(previous_size, ended_line, others, gap, expected):
-    assert continues(previous_size, ended_line, others, gap) is expected
+def test_continues(previous_size, full, continued, size, ended_line, others, gap, expected):
+    assert continues(previous_size, full, continued, size, ended_line, others, gap) is expected
 
 
 def test_the_module_is_pure():

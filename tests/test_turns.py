@@ -131,6 +131,9 @@ class FakeLoop:
     def call_soon(self, callback, *args):
         self._ready.append((callback, args))
 
+    def time(self):
+        return 0.0   # the clock stands still: no client is ever throttled or idle here
+
     def end_turn(self):
         for _ in range(1000):
             if not self._ready:

@@ -331,6 +331,9 @@ def compare(sources, skeleton, exclude_skeleton=True):
     given = boilerplate_hashes(skeleton) if exclude_skeleton else {}
     students = sorted({source.student for source in sources})
     notes = [note for source in sources for note in source.notes]
+    if exclude_skeleton:
+        notes += ["the skeleton's %s is not in %s: its given code counts as the students' own"
+                  % (name, skeleton) for name in FILES if not (Path(skeleton) / name).is_file()]
     prints, texts, printed_texts = {}, {}, {}
     for source in sources:
         if source.text is None:
@@ -488,8 +491,11 @@ def render_html(similarity, lang="en"):
 #: The files write_similarity writes into a batch's --out folder.
 HTML_NAME, TEXT_NAME = "similarity.html", "similarity.txt"
 
+#: The given code: the skeleton handed to students, beside the grader in the kit.
+SKELETON = Path(__file__).resolve().parent.parent / "skeleton"
 
-def write_similarity(out, submissions, skeleton, lang="en"):
+
+def write_similarity(out, submissions, skeleton=SKELETON, lang="en"):
     """similarity.html and similarity.txt in ``out`` for ``submissions`` ((student, folder
     or .zip) pairs), the given code of ``skeleton`` (a folder) excluded. Returns one line
     for the batch's log. Never raises for the class's code: without copydetect the line

@@ -358,3 +358,11 @@ def test_scores_are_the_same_in_every_process(tmp_path):
         runs.append(json.loads(done.stdout.decode("utf-8")))
     assert runs[0] == runs[1] == runs[2]
     assert len(runs[0]) == 3
+
+
+def test_without_the_skeleton_the_report_says_the_given_code_counted(tmp_path):
+    result = compared(tmp_path, {"a": {"chat_client.py": read(REFERENCE / "chat_client.py")}})
+    assert result.notes == []
+    pairs = make_class(tmp_path / "class", {"a": {"chat_client.py": "x = 1\n"}})
+    result = similarity.compare(similarity.read_sources(pairs), tmp_path / "nowhere")
+    assert len([note for note in result.notes if "counts as the students' own" in note]) == 2

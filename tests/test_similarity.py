@@ -8,6 +8,7 @@ reference and an independent completion of the same skeleton written below.
 
 import ast
 import builtins
+import importlib.util
 import io
 import sys
 import tokenize
@@ -19,7 +20,10 @@ import pytest
 from grader import similarity
 from grader.similarity import FLAG_AT
 
-pytest.importorskip("copydetect")
+#: Every test but the one about its absence needs copydetect (the similarity extra).
+needs_copydetect = pytest.mark.skipif(importlib.util.find_spec("copydetect") is None,
+                                      reason="copydetect is not installed: " +
+                                             similarity.INSTALL_HINT)
 
 ROOT = Path(__file__).resolve().parent.parent
 SKELETON = ROOT / "skeleton"
@@ -112,6 +116,7 @@ def disguise(source):
     return tokenize.untokenize(tokens), renamed
 
 
+@needs_copydetect
 def test_the_disguise_renames_every_identifier_and_strips_every_comment():
     # The copy must be a thorough disguise, or the next test proves nothing.
     original = read(CORPUS / "hub-no-relay" / "chat_server.py")
@@ -127,6 +132,7 @@ def test_the_disguise_renames_every_identifier_and_strips_every_comment():
     assert "#" in original and '"""' in original
 
 
+@needs_copydetect
 @pytest.mark.parametrize("slug", ["hub-no-relay", "client-bare-except"])
 def test_renamed_identifiers_and_removed_comments_do_not_hide_a_copy(tmp_path, slug):
     variant = next(path for path in (CORPUS / slug).iterdir() if path.suffix == ".py")
@@ -222,6 +228,7 @@ def own_client():
     return code
 
 
+@needs_copydetect
 def test_two_independent_honest_solutions_score_low(tmp_path):
     result = compared(tmp_path, {
         "reference": {"chat_client.py": read(REFERENCE / "chat_client.py"),
@@ -234,6 +241,7 @@ def test_two_independent_honest_solutions_score_low(tmp_path):
     assert result.flagged() == [], result.pairs[0]
 
 
+@needs_copydetect
 def test_the_skeletons_given_code_alone_does_not_make_two_students_alike(tmp_path):
     students = {"reference": {"chat_client.py": read(REFERENCE / "chat_client.py")},
                 "own": {"chat_client.py": own_client()}}
@@ -244,6 +252,7 @@ def test_the_skeletons_given_code_alone_does_not_make_two_students_alike(tmp_pat
     assert score(kept, "own", "reference") >= FLAG_AT
 
 
+@needs_copydetect
 def test_untouched_skeletons_are_not_compared(tmp_path):
     skeleton = {name: read(SKELETON / name) for name in similarity.FILES}
     result = compared(tmp_path, {"a": skeleton, "b": dict(skeleton)})
@@ -254,6 +263,7 @@ def test_untouched_skeletons_are_not_compared(tmp_path):
 # -------------------------------------------------------------- what students hand in
 
 
+@needs_copydetect
 def test_a_file_in_gbk_or_that_does_not_parse_is_still_compared(tmp_path):
     server = read(REFERENCE / "chat_server.py")
     broken = server.replace("def hub_msg_process(self", "def hub_msg_process(self:", 1)
@@ -271,6 +281,7 @@ def test_a_file_in_gbk_or_that_does_not_parse_is_still_compared(tmp_path):
     assert score(result, "garbage", "utf8") >= 0.9
 
 
+@needs_copydetect
 def test_a_zip_is_read_like_a_folder_and_a_huge_file_is_left_out(tmp_path):
     archive = tmp_path / "zipped.zip"
     with zipfile.ZipFile(str(archive), "w") as handle:
@@ -295,6 +306,7 @@ def test_a_zip_is_read_like_a_folder_and_a_huge_file_is_left_out(tmp_path):
 HOSTILE = "</pre><script>alert(1)</script>"
 
 
+@needs_copydetect
 def test_the_page_is_self_contained_and_escapes_names_and_code(tmp_path):
     client = read(REFERENCE / "chat_client.py") + "\n# %s </textarea>\n" % HOSTILE
     result = compared(tmp_path, {"<script>x</script>": {"chat_client.py": client},
@@ -308,6 +320,7 @@ def test_the_page_is_self_contained_and_escapes_names_and_code(tmp_path):
     assert '<span class="hl-a">' in page and '<span class="hl-b">' in page
 
 
+@needs_copydetect
 def test_write_similarity_writes_both_files_in_either_language(tmp_path):
     pairs = make_class(tmp_path / "class", {
         "s1": {"chat_server.py": read(REFERENCE / "chat_server.py")},
@@ -339,6 +352,7 @@ print(json.dumps([[pair.a, pair.b, pair.score] for pair in result.pairs]))
 """
 
 
+@needs_copydetect
 @pytest.mark.slow
 def test_scores_are_the_same_in_every_process(tmp_path):
     # copydetect hashes with Python's hash(), which each process seeds differently.
@@ -360,6 +374,7 @@ def test_scores_are_the_same_in_every_process(tmp_path):
     assert len(runs[0]) == 3
 
 
+@needs_copydetect
 def test_without_the_skeleton_the_report_says_the_given_code_counted(tmp_path):
     result = compared(tmp_path, {"a": {"chat_client.py": read(REFERENCE / "chat_client.py")}})
     assert result.notes == []

@@ -9,13 +9,21 @@ include one that hangs (server-spins-forever) and one that floods (client-prints
 Race-prone variants (whose catalog entry lists checks they may or may not fail) are left
 out, since no two runs of them need agree. It prints the batch's wall time, then grades
 each distinct submission alone and reports any student whose batch score differs from
-that, and one JSON line. Bounded: one batch run and one grading per distinct submission.
+that, the sandbox's cost per student, and one JSON line. Bounded: one batch run, one
+grading per distinct submission, SANDBOX_RUNS sandbox starts.
+
+The sandbox's cost per student (grader/_bwrap.py) is measured apart: the median time to
+run ``python -c pass`` through the very command batch uses for a student (bubblewrap and
+the sandbox's first program, or whatever sealing works here), less the median time of a
+plain ``python -c pass``; the grader copy batch makes once per batch is timed too.
 """
 
 import argparse
 import csv
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +33,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader import _bwrap, _sandbox  # noqa: E402
 from tests.submissions.catalog import VARIANTS  # noqa: E402
+
+#: Sandbox starts timed (and as many plain Python starts).
+SANDBOX_RUNS = 20
+
+
+def _median_ms(argv, runs, cwd):
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60, check=True)
+        took.append((time.perf_counter() - started) * 1000)
+    return statistics.median(took)
+
+
+def sandbox_cost(runs=SANDBOX_RUNS):
+    """(sealing, median ms a student's sandbox adds, ms of the batch's grader copy)."""
+    sealing = _bwrap.detect()
+    work = Path(tempfile.mkdtemp(prefix="socket-lab-batch-bench-"))
+    try:
+        os.chmod(str(work), 0o711)
+        started = time.perf_counter()
+        tree = _bwrap.prepare_tree(ROOT, work / "tree")
+        tree_ms = (time.perf_counter() - started) * 1000
+        uid = _sandbox.FIRST_SANDBOX_UID if sealing.privileged else None
+        box = _bwrap.Box(tree, work / "scratch", work / "out", work / "etc", uid)
+        for folder in (box.scratch, box.results):
+            folder.mkdir(mode=0o700)
+        _bwrap.write_etc(box.etc, uid)
+        sealed = sealing.command(["-c", "pass"], box)
+        plain = [sys.executable, "-c", "pass"]
+        cost = _median_ms(sealed, runs, str(tree)) - _median_ms(plain, runs, str(tree))
+        return sealing, cost, tree_ms
+    finally:
+        shutil.rmtree(str(work), ignore_errors=True)
 
 
 def kinds():
@@ -93,11 +137,17 @@ def main(argv=None):
         differ = [(row["student"], row["total"], alone[row["student"].split("-", 1)[1]])
                   for row in rows if row["total"] != alone[row["student"].split("-", 1)[1]]]
         print("students whose batch score differs from grading alone: %s" % (differ or "none"))
+        sealing, cost, tree_ms = sandbox_cost()
+        print("sandbox: %s%s; cost per student %.0f ms (median of %d starts, over a plain "
+              "python -c pass); the batch's grader copy %.0f ms once" % (
+                  sealing.kind, " (missing: %s)" % ", ".join(sealing.missing)
+                  if sealing.missing else "", cost, SANDBOX_RUNS, tree_ms))
         for student, _, _ in differ:  # show why, from the report the student would read
             report = (work / "out" / "reports" / ("%s.txt" % student)).read_text(encoding="utf-8")
             print("--- %s ---\n%s" % (student, report[report.find("Checks not passed"):][:3000]))
         print(json.dumps({"benchmark": "batch", "students": args.students, "jobs": args.jobs,
                           "wall_s": round(wall, 1), "differ": len(differ),
+                          "sandbox": sealing.kind, "sandbox_ms_per_student": round(cost),
                           "python": sys.version.split()[0]}))
     finally:
         shutil.rmtree(str(work), ignore_errors=True)

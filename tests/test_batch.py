@@ -168,7 +168,8 @@ def test_hostile_submissions_are_contained_graded_and_logged(tmp_path):
     assert "File too large" in reports["big-file"]  # the file size limit
     assert json.loads(forged.read_text(encoding="utf-8"))["total"] == 0
     if POSIX_ROOT and "warning" not in run.stdout.decode("utf-8"):
-        assert "fork failed" in reports["fork-loop"]  # the sandbox user's process limit
+        # The process limit itself is proved without a check's deadline: tests/test_sandbox.py
+        assert "children so far" in reports["fork-loop"]
         assert "could not forge" in reports["results-forger"]
     assert not list(tmp_path.rglob("big.bin")) or all(
         path.stat().st_size <= 16 * 1024 * 1024 for path in tmp_path.rglob("big.bin"))

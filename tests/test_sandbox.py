@@ -182,6 +182,67 @@ def test_a_killed_programs_pipes_close_even_when_a_grandchild_holds_them(tmp_pat
                 if str(tmp_path / "holder.py") in line]
 
 
+FORKER = """import os, time
+children = 0
+for _ in range(3000):
+    try:
+        pid = os.fork()
+    except OSError as error:
+        print('fork failed after %d children' % children, flush=True)
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    children += 1
+os.killpg(0, 9)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LINUX_ROOT, reason="a uid of its own needs root (Linux)")
+def test_a_sandbox_uid_may_run_its_process_limit_and_no_more(request):
+    """The launcher's limits as batch sets them (harden, a uid of its own), with no check's
+    deadline: a fork loop stops at PROCESSES, threads and processes together."""
+    from grader.settings import RunSettings, launcher_env
+    from grader.student import LAUNCHER
+    tmp_path = Path(tempfile.mkdtemp(prefix="socket-lab-forker-"))  # pytest's tmp is 0700
+    request.addfinalizer(lambda: shutil.rmtree(str(tmp_path), ignore_errors=True))
+    os.chmod(str(tmp_path), 0o755)
+    (tmp_path / "forker.py").write_text(FORKER, encoding="utf-8")
+    uid = _sandbox.FIRST_SANDBOX_UID + 7
+    assert not _sandbox.processes_of_uid(uid)
+    settings = RunSettings(tmp_path / "forker.py", tmp_path / "forker.py", harden=True,
+                           sandbox_uid=uid)
+    python = shutil.which("python3", path="/usr/bin:/bin")  # ours may be under /root
+    if not python:
+        pytest.skip("no system python3 a sandbox uid can run")
+    with ChildProcess([tmp_path / "forker.py"], launcher=LAUNCHER, cwd=str(tmp_path),
+                      python=python, env=launcher_env(settings, signal_reads=False)) as forker:
+        forker.wait_for("fork failed after", timeout=60)
+        children = int(forker.stdout.text.split("fork failed after ")[1].split()[0])
+    _sandbox.kill_uid(uid)
+    assert _sandbox.PROCESSES - 8 <= children < _sandbox.PROCESSES
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LINUX_ROOT, reason="bubblewrap's sandbox as root (Linux)")
+def test_a_grading_stopped_at_its_deadline_ends_the_whole_sandbox(tmp_path):
+    """Killed from outside (the batch's timeout), the sandbox takes everything in it along,
+    the daemon the student left included: bubblewrap's --die-with-parent and the PID
+    namespace, not the sandbox's own sweep, which never runs."""
+    sealing = _bwrap.detect()
+    if sealing.kind != _bwrap.BWRAP:
+        pytest.skip("bubblewrap does not run here: %r" % (sealing,))
+    shutil.copytree(str(HOSTILE / "escaping-daemon"), str(tmp_path / "class" / "daemon"))
+    run = batching.Batch(batching.discover(tmp_path / "class"), tmp_path / "out", jobs=1,
+                         lang="en", keyword="client_sends", timeout=1.5, sealing=sealing)
+    graded = run.run()
+    assert graded[0].status.value == "timeout"
+    first, last = run._uids.first + 1, run._uids.last
+    assert not [pid for uid in range(first, first + 2) for pid in _sandbox.processes_of_uid(uid)]
+    assert not [pid for pid, line in _sandbox.processes_of_uid(0) if str(run.workdir) in line]
+
+
 # ------------------------------------------------------------------------ fallbacks
 
 def _grade_fallback(tmp_path, sealing):

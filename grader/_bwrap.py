@@ -38,8 +38,9 @@ mount namespaces (and a user namespace when batch is not root):
 * **environment**: built from ALLOWED_ENV (PATH, HOME=/tmp, the locale), not copied.
 
 Where bubblewrap is missing or cannot run, ``unshare`` (util-linux) gives root the same
-namespaces without the mount view (the filesystem is protected by the uid and file modes
-only), and root without either still gets a uid per student, whose processes batch kills
+namespaces without the mount view: the instructor's reference/, the submissions folder and
+``--out`` are hidden under empty tmpfs mounts, and the rest of the disk is protected by
+the uid and file modes only. Root without either still gets a uid per student, whose processes batch kills
 after each student. A normal user without bubblewrap (or without user namespaces) gets no
 sandbox: batch refuses to run untrusted code as the instructor's own user unless told
 ``--unsafe-no-sandbox``. ``banner()`` says which of this holds, in both languages.
@@ -175,8 +176,12 @@ class Sealing:
                     + grader)
         envs = ["env", "-i"] + ["%s=%s" % item for item in sorted(env.items())]
         if self.kind == UNSHARE:
+            hide = ["--host-mounts", os.readlink("/proc/self/ns/mnt")]
+            for path in box.hidden:
+                hide += ["--hide", str(path)]
             return (envs + [self.tool, "--pid", "--fork", "--kill-child", "--mount-proc",
-                            "--net", "--ipc", "--uts", "--"] + seal + ["--lo", "--"] + grader)
+                            "--propagation", "private", "--net", "--ipc", "--uts", "--"]
+                    + seal + ["--lo"] + hide + ["--"] + grader)
         return envs + grader  # UID_ONLY and NONE: batch sweeps the uid afterwards
 
     def _bwrap_options(self, box, env):
@@ -227,10 +232,13 @@ class Box:
     and ``leftovers``: what the student left running), generated ``etc`` files, the
     ``uid`` their programs run as (None: ours)."""
 
-    def __init__(self, tree, scratch, results, etc, uid):
+    def __init__(self, tree, scratch, results, etc, uid, hidden=()):
         self.tree, self.scratch, self.results, self.etc = (
             Path(tree), Path(scratch), Path(results), Path(etc))
         self.uid = uid
+        #: Folders a sandbox with no mount view of its own hides under an empty tmpfs
+        #: (unshare): the instructor's reference solutions, the submissions, --out.
+        self.hidden = tuple(hidden)
 
     @property
     def leftovers(self):
@@ -328,6 +336,8 @@ def detect(privileged=None, which=shutil.which):
             failed = _runs([unshare, "--pid", "--fork", "--kill-child", "--mount-proc",
                             "--net", "--ipc", "--uts", "true"])
             if not failed:
+                why.append("unshare: no mount view of its own (reference/, the submissions "
+                           "and --out are hidden; the rest reads as any user reads it)")
                 return Sealing(UNSHARE, unshare, True, ("pid", "net", "uid"), "; ".join(why))
             why.append("unshare: %s" % failed)
         return Sealing(UID_ONLY, None, True, ("uid",), "; ".join(why))

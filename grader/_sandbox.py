@@ -371,9 +371,26 @@ def _fresh_pid_namespace():
     return os.getpid() == 1 or _cmdline(1).split(" ")[0].endswith("bwrap")
 
 
+def _hide(paths, host_mounts):
+    """Mount an empty, root-only tmpfs over each of ``paths``, in this process's mount
+    namespace, which must not be the host's (``host_mounts``, its /proc/self/ns/mnt as
+    batch read it): with unshare there is no bind-mounted root, so the instructor's clone
+    (reference/), the submissions and the results are hidden this way."""
+    import ctypes
+    import ctypes.util
+    if os.readlink("/proc/self/ns/mnt") == host_mounts:
+        raise OSError("--hide outside a mount namespace of its own: refused")
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    for path in paths:
+        if os.path.isdir(path) and libc.mount(b"none", path.encode(), b"tmpfs", 0,
+                                              b"size=64k,mode=0700") != 0:
+            raise OSError(ctypes.get_errno(), "cannot hide %s" % path)
+
+
 def seal_main(argv):
-    """``--seal LEFTOVERS (--uid UID | --everything) [--lo] -- CMD...``: run CMD (the grader
-    process), then write what the student left running (one ``pid<TAB>command`` line each)
+    """``--seal LEFTOVERS (--uid UID | --everything) [--lo] [--host-mounts NS --hide PATH...]
+    -- CMD...``: bring the loopback up (``--lo``), hide each PATH under an empty tmpfs
+    (unshare's sandbox, see _hide), run CMD (the grader process), then write what the student left running (one ``pid<TAB>command`` line each)
     to LEFTOVERS and kill it: the processes of ``UID``, or (``--everything``, where the
     student's code runs as our own uid in a user namespace) every process of this PID
     namespace but its init and this one. Exits with CMD's status. It runs as the first
@@ -394,6 +411,10 @@ def seal_main(argv):
         return 2
     if "--lo" in options:
         _loopback_up()
+    hidden = [options[at + 1] for at, option in enumerate(options[:-1]) if option == "--hide"]
+    if hidden:
+        host = options[options.index("--host-mounts") + 1] if "--host-mounts" in options else ""
+        _hide(hidden, host)
     status = subprocess.call(command)
     found = kill_uid(uid) if uid is not None else _sweep_namespace()
     with open(leftovers, "w", encoding="utf-8") as out:

@@ -420,7 +420,7 @@ class Batch:
         _sandbox.prepare_folder(scratch, uid)
         os.chmod(str(scratch), 0o700)  # nobody else's uid reads it (where no mount hides it)
         box = _bwrap.Box(self.tree, scratch, self.workdir / (name + ".out"),
-                         self.workdir / (name + ".etc"), uid)
+                         self.workdir / (name + ".etc"), uid, hidden=self._hidden())
         box.results.mkdir(mode=0o700)
         _bwrap.write_etc(box.etc, uid)
         json_path, result_path = box.results / "gradescope.json", box.results / "result.json"
@@ -466,6 +466,15 @@ class Batch:
                 self.log("%s: the grader failed: %s" % (submission.student, said or error), graded)
         self._clean(box)
         return self._write(graded)
+
+    def _hidden(self):
+        """What a sandbox without a mount view of its own must hide: the clone's reference
+        solutions, the folders the submissions came from, the results."""
+        folders = {Path(__file__).resolve().parent.parent / "reference", self.out.resolve()}
+        folders |= {sub.source.resolve().parent for sub in self.submissions}
+        needed = [self.workdir.resolve()] + [Path(path) for path in _bwrap.python_dirs()]
+        return sorted(str(folder) for folder in folders if folder.is_dir() and not any(
+            path == folder or folder in path.parents for path in needed))
 
     def note(self, graded, line):
         """A line about what the sandbox did to this student's code: in the log and at the

@@ -278,8 +278,31 @@ def test_root_without_bubblewrap_still_grades_honestly_and_ends_what_students_le
     assert graded["escaping-daemon"].ok and graded["escaping-daemon"].total == 0
     assert "still running when grading ended, killed" in reports["escaping-daemon"]
     assert any("MISSING" in line for line in run.log_lines)  # the banner said what is not there
+
     first, last = run._uids.first + 1, run._uids.last
     assert not [pid for uid in range(first, first + 3) for pid in _sandbox.processes_of_uid(uid)]
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="unshare's namespaces as root (Linux)")
+def test_unshare_hides_the_clones_reference_solutions_the_submissions_and_the_results(
+        tmp_path):
+    """Without bubblewrap's mount view, the sandbox's first program mounts an empty tmpfs
+    over what a student must not read; the host's mounts are untouched."""
+    unshare = shutil.which("unshare")
+    if not unshare or _bwrap._runs([unshare, "--pid", "--fork", "--mount-proc", "true"]):
+        pytest.skip("unshare cannot make namespaces here")
+    (tmp_path / "submissions" / "bob").mkdir(parents=True)
+    (tmp_path / "submissions" / "bob" / "chat_client.py").write_text("x\n", encoding="utf-8")
+    sealing = _bwrap.Sealing(_bwrap.UNSHARE, unshare, True, ("pid", "net", "uid"))
+    box = _bwrap.Box(ROOT, tmp_path, tmp_path / "out", tmp_path, uid=None,
+                     hidden=[str(ROOT / "reference"), str(tmp_path / "submissions")])
+    (tmp_path / "out").mkdir()
+    listing = "import os, sys; print(sorted(os.listdir(sys.argv[1])), sorted(os.listdir(sys.argv[2])))"
+    argv = sealing.command(["-c", listing, str(ROOT / "reference"),
+                            str(tmp_path / "submissions")], box)
+    seen = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert seen.stdout.decode().strip() == "[] []", seen.stderr
+    assert (ROOT / "reference" / "chat_client.py").is_file()  # only inside the sandbox
 
 
 # ----------------------------------------------------------- the normal user's path

@@ -29,7 +29,8 @@ mount namespaces (and a user namespace when batch is not root):
   Python that runs the grader and its site-packages, a few generated ``/etc`` files (a
   ``passwd`` naming the sandbox user, ``hosts`` with localhost only), the batch's grader
   copy; read-write, the student's scratch copy and a results folder (mode 0700, root's);
-  a private ``/tmp`` of TMP_BYTES. Not there: the instructor's clone (reference solutions),
+  a private ``/tmp`` of TMP_BYTES; the student's copy is a tmpfs of SCRATCH_BYTES, filled
+  by the first program from the copy on disk, so no loop of writes fills the disk. Not there: the instructor's clone (reference solutions),
   the submissions folder, ``--out``, home folders, other students' copies.
 * **uid**: as root, each student's programs drop to a uid of its own (grader/_sandbox.py),
   unique per student per run and checked to own no process before it is used, which can
@@ -98,6 +99,9 @@ SANDBOX_HOSTNAME = "socket-lab"
 
 #: The sandbox's private /tmp (tmpfs, in memory): room for the grader's notes.
 TMP_BYTES = 64 * 1024 * 1024
+#: The student's copy in the sandbox (tmpfs): a lab is kilobytes; a few files of the
+#: file-size limit (grader/_sandbox.py, 16 MiB) fit.
+SCRATCH_BYTES = 64 * 1024 * 1024
 
 #: The only files of the grader copy a student uid may read: what the launcher runs.
 LAUNCHER_FILES = ("_launch.py", "_launch_env.py", "_sandbox.py")
@@ -172,8 +176,8 @@ class Sealing:
         seal += ["--uid", str(box.uid)] if box.uid is not None else ["--everything"]
         grader = [python] + list(grader_argv)
         if self.kind == BWRAP:
-            return ([self.tool] + self._bwrap_options(box, env) + ["--"] + seal + ["--"]
-                    + grader)
+            return ([self.tool] + self._bwrap_options(box, env) + ["--"] + seal
+                    + ["--fill", box.scratch_source, str(box.scratch), "--"] + grader)
         envs = ["env", "-i"] + ["%s=%s" % item for item in sorted(env.items())]
         if self.kind == UNSHARE:
             hide = ["--host-mounts", os.readlink("/proc/self/ns/mnt")]
@@ -208,8 +212,14 @@ class Sealing:
         for path in python_dirs():
             options += _parents(path, made) + ["--ro-bind", path, path]
         options += _parents(str(box.tree), made) + ["--ro-bind", str(box.tree), str(box.tree)]
-        for path in (box.scratch, box.results):
-            options += _parents(str(path), made) + ["--bind", str(path), str(path)]
+        # The student's copy on a tmpfs of SCRATCH_BYTES (the sandbox's first program fills
+        # it from the copy on disk, bound read-only beside it): files of the file-size
+        # limit each, written in a loop, fill that and not the machine's disk.
+        options += _parents(str(box.scratch), made) + [
+            "--ro-bind", str(box.scratch), box.scratch_source,
+            "--size", str(SCRATCH_BYTES), "--perms", "0700", "--tmpfs", str(box.scratch)]
+        options += _parents(str(box.results), made) + ["--bind", str(box.results),
+                                                       str(box.results)]
         options += ["--chdir", str(box.tree)]
         return options
 
@@ -243,6 +253,11 @@ class Box:
     @property
     def leftovers(self):
         return self.results / "leftovers.txt"
+
+    @property
+    def scratch_source(self):
+        """Where the sandbox binds the copy on disk, read-only, to fill the scratch tmpfs."""
+        return str(self.scratch) + ".src"
 
 
 def sandbox_env():

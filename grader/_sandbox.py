@@ -387,16 +387,32 @@ def _hide(paths, host_mounts):
             raise OSError(ctypes.get_errno(), "cannot hide %s" % path)
 
 
+def _fill(source, target, uid):
+    """Copy the folders and files under ``source`` into ``target`` (the student's scratch
+    tmpfs), given to ``uid`` (None: ours), as prepare_folder gives the copy on disk."""
+    for root, dirs, files in os.walk(source):
+        inside = os.path.join(target, os.path.relpath(root, source))
+        if not os.path.isdir(inside):
+            os.mkdir(inside, 0o755)
+        for name in files:
+            with open(os.path.join(root, name), "rb") as original, \
+                    open(os.path.join(inside, name), "wb") as copy:
+                copy.write(original.read())
+    prepare_folder(target, uid)
+
+
 def seal_main(argv):
-    """``--seal LEFTOVERS (--uid UID | --everything) [--lo] [--host-mounts NS --hide PATH...]
-    -- CMD...``: bring the loopback up (``--lo``), hide each PATH under an empty tmpfs
+    """``--seal LEFTOVERS (--uid UID | --everything) [--lo] [--fill SOURCE SCRATCH]
+    [--host-mounts NS --hide PATH...] -- CMD...``: bring the loopback up (``--lo``), copy
+    the student's files into their scratch tmpfs (``--fill``), hide each PATH under an empty tmpfs
     (unshare's sandbox, see _hide), run CMD (the grader process), then write what the student left running (one ``pid<TAB>command`` line each)
     to LEFTOVERS and kill it: the processes of ``UID``, or (``--everything``, where the
     student's code runs as our own uid in a user namespace) every process of this PID
     namespace but its init and this one. Exits with CMD's status. It runs as the first
     program of a student's sandbox (grader/_bwrap.py), whose PID namespace ends with it
     anyway: this only makes the leftovers known, for the student's report."""
-    usage = "usage: _sandbox.py --seal LEFTOVERS (--uid UID | --everything) [--lo] -- CMD...\n"
+    usage = ("usage: _sandbox.py --seal LEFTOVERS (--uid UID | --everything) [--lo] "
+             "[--fill SOURCE SCRATCH] [--host-mounts NS --hide PATH...] -- CMD...\n")
     if len(argv) < 4 or argv[0] != "--seal" or "--" not in argv:
         sys.stderr.write(usage)
         return 2
@@ -411,6 +427,9 @@ def seal_main(argv):
         return 2
     if "--lo" in options:
         _loopback_up()
+    if "--fill" in options:
+        at = options.index("--fill")
+        _fill(options[at + 1], options[at + 2], uid)
     hidden = [options[at + 1] for at, option in enumerate(options[:-1]) if option == "--hide"]
     if hidden:
         host = options[options.index("--host-mounts") + 1] if "--host-mounts" in options else ""

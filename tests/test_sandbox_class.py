@@ -89,6 +89,7 @@ RECORDED = {
     "big-alloc": ["MemoryError"],
     "big-file": ["File too large"],
     "environment-reader": ["environment: "],
+    "disk-filler": ["no space left after"],
 }
 
 

@@ -10,6 +10,12 @@ Modules:
                   are made of (registry, limits, decoding, logging, writing).
     turns         the hub's turn planning, pure: which writes one turn of the event loop
                   makes, in what order, and who is dropped (no sockets, no asyncio).
+    sanitize      pure: a client's text made safe for the others' terminals (controls
+                  shown as visible escapes) and framed (every line starts with the
+                  sender's prefix; a message TCP cut keeps one).
+    admission     pure: who may take a place (allow/deny networks, the cap per address).
+    web_view      the projected view of the room (``--web PORT``): aiohttp, the ``web``
+                  extra, imported only when asked for; ``web_page`` holds its page.
     thread        ``ServerThread`` / ``serve_in_thread``: a server on its own event loop
                   in a background thread, for synchronous callers (the grader, the tests,
                   the notebooks).
@@ -17,7 +23,8 @@ Modules:
 
 Rules of this package:
     1. Standard library only: it ships to students with the grader, and an instructor runs
-       it on any classroom machine with a plain Python 3.9+.
+       it on any classroom machine with a plain Python 3.9+. The one exception is
+       ``web_view``, which needs aiohttp and is imported only by ``--web``.
     2. It never imports ``grader`` (the grader is built on the servers, not the other way
        round) nor ``reference`` (the secret solutions never leave the instructor's copy;
        the bundles ship this package whole). ``tests/test_layout.py`` checks both.

@@ -93,6 +93,21 @@ do). The echo server adds flow control on top: while a client's answers wait, it
 reading from that client (``on_write_paused``), so a client that sends without reading
 slows only itself, and the limit is a backstop it never reaches in practice.
 
+A fair share for every client
+-----------------------------
+A classroom holds a student who tries things. With ``read_rate`` (the hub's default), each
+client has a token bucket: ``read_burst`` bytes at once, then ``read_rate`` a second. A
+read never takes more than the bucket holds (``get_buffer`` offers less room), and a read
+that empties it pauses reading from that client (``pause_reading``) until the bucket has
+refilled: the kernel's buffers fill, the flooder's own ``send`` blocks, and nothing is
+lost or slows anyone else, so readers at terminal speed never fall behind far enough to
+be dropped. Newcomers are admitted by ``admission.refusal_reason`` (``allow``/``deny``
+networks, ``max_clients``, ``max_per_address``) and refused with a notice that says why;
+every client gets TCP keepalive (``enable_keepalive``: a laptop that vanished leaves
+within about two minutes) and, with ``idle_timeout``, one sweep closes whoever has sent
+nothing for that long. Out of file descriptors, the loop cannot accept newcomers: that is
+logged at most once a second (``RESOURCE_LOG_INTERVAL``) and the clients online go on.
+
 Leaving exactly once
 --------------------
 A client leaves by whichever comes first: ``q`` (hub), end of stream, reset, drop, or

@@ -46,6 +46,7 @@ class EchoServer(InstructorServer):
         client.transport.pause_reading()
 
     def on_write_resumed(self, client):
+        # (READ_RATE is 0 here: no token bucket ever pauses reading at the same time.)
         if client.online and not client.transport.is_closing():
             client.transport.resume_reading()
 

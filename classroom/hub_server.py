@@ -1,6 +1,7 @@
 """Instructor hub server (port 10001): the lab's chat room, for a whole class at once.
 
-Every chunk a client sends is relayed as ``<addr> : <text>`` to every *other* client;
+Every chunk a client sends is relayed as ``<addr> : <text>`` to every *other* client
+(neutralised, and with the prefix at the start of every line: see below);
 ``q`` (alone, whitespace aside), end of stream, a reset, or not reading makes a client
 leave, announced to the others as ``<addr>已经离开了``; a newcomer is announced as
 ``<addr>加入了聊天室``. ``<addr>`` is ``str((ip, port))`` of the client concerned::

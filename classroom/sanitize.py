@@ -77,6 +77,7 @@ CONTINUATION_GAP = 0.25
 # only ever begins a character, so these match the characters above and nothing else.
 _UNSAFE_UTF8 = re.compile(
     rb'\r\n|\r\Z|[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]')
+_UNSAFE_ASCII = bytes(code for code in range(0x80) if chr(code) in UNSAFE_CHARACTERS)
 _ESCAPES = {character.encode('utf-8'): ascii(character)[1:-1].encode('ascii')
             for character in UNSAFE_CHARACTERS}
 _ESCAPES[b'\r\n'] = b'\n'
@@ -95,7 +96,12 @@ def neutralise(data):
     Returns the very object given when there is nothing to change (the common case);
     may return ``b''`` (a chunk that was only a final ``\\r``).
     """
-    if _UNSAFE_UTF8.search(data) is None:
+    if data.isascii():
+        # The common case, the hub's hot path: deleting the unsafe bytes is far quicker
+        # than a regex search (~1 us against ~8 for a chat message, measured here).
+        if len(data.translate(None, _UNSAFE_ASCII)) == len(data):
+            return data
+    elif _UNSAFE_UTF8.search(data) is None:
         return data
     return _UNSAFE_UTF8.sub(_escape, data)
 

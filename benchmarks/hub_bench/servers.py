@@ -84,9 +84,11 @@ LISTENING = re.compile(r'listening on [^ ]+:(\d+)')
 
 
 def start_our_hub(max_clients, server_cpu, program=None, niceness=0, realtime=0):
+    # Every client comes from 127.0.0.1: our hub's cap per address (--max-per-ip) is off.
+    own = [] if program else ['--max-per-ip', '0']
     program = program or [sys.executable, '-m', HUB_MODULE]
     server = ServerProcess(program + ['--host', LOOPBACK, '--port', '0', '--quiet',
-                                      '--max-clients', str(max_clients)], server_cpu,
+                                      '--max-clients', str(max_clients)] + own, server_cpu,
                            niceness, realtime)
     line = server.wait_for_line(LISTENING, START_TIMEOUT)
     if line is None:

@@ -84,7 +84,7 @@ RECORDED = {
     "fork-loop": ["children so far"],  # the limit itself: tests/test_sandbox.py
     "memory-under-limit": ["holding 768 MiB", "MemoryError"],
     "kill-parent-and-all": ["could not kill the parent", "now kill -1"],
-    "results-forger": ["could not forge"],
+    "results-forger": ["could not forge /", "result.json"],
     "grader-source-editor": ["grader files it could edit: 0"],
     "big-alloc": ["MemoryError"],
     "big-file": ["File too large"],
@@ -219,6 +219,7 @@ def test_a_hostile_class_is_contained_and_a_batch_after_it_untouched(tmp_path):
             assert word in reports[student], (student, word, reports[student][-2500:])
     assert "TOP SECRET" not in reports["symlink"]
     assert json.loads(forged.read_text(encoding="utf-8"))["total"] == 0
+    assert "forged" not in reports["results-forger"].replace("could not forge", "")
     assert "SECRET_TOKEN" not in reports["environment-reader"]
     assert "FORGE_INTO" not in reports["environment-reader"]
     assert heavy.is_dir()

@@ -374,3 +374,65 @@ def test_a_normal_user_learns_whether_user_namespaces_work_and_is_refused_withou
     assert "sandbox: " in said and said.count("MISSING") == 4
     assert "--unsafe-no-sandbox" in said and "拒绝" in said
     assert not (home / "out" / "results").exists() or not list((home / "out" / "results").iterdir())
+
+
+def _python_for(user_argv):
+    """``user_argv`` run so the throwaway user can use our Python: as it is, or, when the
+    interpreter lives under root's 0700 home (pyenv), inside a mount namespace (bubblewrap,
+    as root) where only its folder there is open."""
+    prefix = os.path.realpath(sys.base_prefix)
+    if not prefix.startswith("/root/"):
+        return user_argv
+    top = "/root/" + prefix.split("/")[2]
+    return ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/root", "--ro-bind", top, top,
+            "--"] + user_argv
+
+
+@pytest.mark.slow
+def test_a_normal_users_batch_is_sealed_by_bubblewrap_in_a_user_namespace(
+        request, throwaway_user):
+    """As a normal user with user namespaces, bubblewrap seals each student's grading as
+    that user's own uid: honest students score what grading alone gives, the daemon ends
+    with its grading, the grader cannot be edited, no secret gets in; kill -1 ends only
+    that student's own grading, not the batch."""
+    sealing = _bwrap.detect(privileged=False)
+    if sealing.kind != _bwrap.BWRAP:
+        pytest.skip("no bubblewrap with user namespaces here: %r" % (sealing,))
+    home = Path(tempfile.mkdtemp(prefix="socket-lab-user-"))
+    request.addfinalizer(lambda: shutil.rmtree(str(home), ignore_errors=True))
+    kit = _kit_for(home)
+    classroom = home / "class"
+    (classroom / "honest").mkdir(parents=True)
+    for name in ("chat_client.py", "chat_server.py"):
+        shutil.copy(str(ROOT / "reference" / name), str(classroom / "honest"))
+    attacks = ("escaping-daemon", "grader-source-editor", "environment-reader",
+               "results-forger", "kill-parent-and-all")
+    for student in attacks:
+        shutil.copytree(str(HOSTILE / student), str(classroom / student))
+    subprocess.run(["chown", "-R", throwaway_user, str(home)], check=True)
+    argv = ["runuser", "-u", throwaway_user, "--", "/usr/bin/env", "-i",
+            "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+            "SECRET_TOKEN=s3cr3t", os.path.realpath(sys.executable), "-m", "grader", "batch",
+            str(classroom), "--out", str(home / "out"), "--jobs", "2", "--lang", "en",
+            "-k", KEYWORD]
+    run = subprocess.run(_python_for(argv), cwd=str(kit), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=300)
+    said = run.stderr.decode("utf-8", "replace")
+    assert run.returncode in (0, 3), said
+    assert "sandbox: bubblewrap" in said and said.count("MISSING") == 1  # the uid of its own
+    with open(str(home / "out" / "grades.csv"), encoding="utf-8-sig", newline="") as handle:
+        rows = {row[0]: row for row in csv.reader(handle)}
+    alone = grade(ROOT / "reference" / "chat_client.py", ROOT / "reference" / "chat_server.py",
+                  keyword=KEYWORD)
+    assert rows["honest"][-2:] == ["%g" % alone.score, "ok"]
+    reports = {student: (home / "out" / "reports" / ("%s.txt" % student)).read_text(
+        encoding="utf-8") for student in attacks if student != "kill-parent-and-all"}
+    assert "still running when grading ended, killed" in reports["escaping-daemon"]
+    assert "grader files it could edit: 0" in reports["grader-source-editor"]
+    assert "SECRET_TOKEN" not in reports["environment-reader"]
+    assert rows["results-forger"][-2] == "0"
+    # kill -1 as the user, inside the sandbox: its own grading ends, the batch goes on.
+    assert rows["kill-parent-and-all"][-1] == "grader-error"
+    user_uid = int(subprocess.run(["id", "-u", throwaway_user], stdout=subprocess.PIPE,
+                                  check=True).stdout)
+    assert _sandbox.processes_of_uid(user_uid) == []

@@ -57,6 +57,7 @@ LABELS = {
         "slowest": "Slowest students", "all": "Every student (click a name for the report)",
         "log": "Batch log", "no_result": "No result: the grader gave none for this student.",
         "nobody": "No student was graded.",
+        "similarity": "Similarity of the students' code",
         SubmissionStatus.OK.value: "graded",
         FILES_MISSING: "files missing",
         SubmissionStatus.UNREADABLE.value: "unreadable (no files)",
@@ -74,6 +75,7 @@ LABELS = {
         "slowest": "用时最长的学生", "all": "全部学生 (点击名字查看报告)",
         "log": "批量评分日志", "no_result": "没有结果: 评分程序没有给出这个学生的结果。",
         "nobody": "没有学生被评分。",
+        "similarity": "学生代码相似度",
         SubmissionStatus.OK.value: "已评分",
         FILES_MISSING: "缺少文件",
         SubmissionStatus.UNREADABLE.value: "无法读取 (没有文件)",
@@ -134,9 +136,9 @@ def histogram_svg(totals, max_score, width=560, height=180):
                                                        HISTOGRAM_COLOR, count))
             parts.append('<text x="%.1f" y="%.1f" text-anchor="middle">%d</text>'
                          % (x + slot / 2, bottom - bar_h - 3, count))
-        low = max_score * index / BUCKETS
-        parts.append('<text x="%.1f" y="%d" text-anchor="middle" class="axis">%s</text>'
-                     % (x + slot / 2, height - 6, _esc(_number(low)) + "–"))
+        low, high = (max_score * edge / BUCKETS for edge in (index, index + 1))
+        parts.append('<text x="%.1f" y="%d" text-anchor="middle" class="axis">%s–%s</text>'
+                     % (x + slot / 2, height - 6, _esc(_number(low)), _esc(_number(high))))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -229,9 +231,10 @@ pre.log{color:#922}
 """
 
 
-def render_html(submissions, lang="en", log_lines=(), slowest=SLOWEST):
+def render_html(submissions, lang="en", log_lines=(), slowest=SLOWEST, similarity_href=None):
     """The class report of ``submissions`` (SubmissionResults) as one HTML page in ``lang``
-    ("en" or "zh"); ``log_lines`` are the batch's log (summary.txt's)."""
+    ("en" or "zh"); ``log_lines`` are the batch's log (summary.txt's); ``similarity_href``,
+    when given, is where the similarity report is (a path relative to this page)."""
     text = labels(lang)
     submissions = list(submissions)
     graded = [submission for submission in submissions if submission.checks]
@@ -249,6 +252,8 @@ def render_html(submissions, lang="en", log_lines=(), slowest=SLOWEST):
             out.append('<span class="%s">%s: %d</span>' % (STATUS_CLASS[key], _esc(text[key]),
                                                             count))
     out.append("</p>")
+    if similarity_href:
+        out.append('<p><a href="%s">%s</a></p>' % (_esc(similarity_href), _esc(text["similarity"])))
 
     out.append("<h2>%s</h2>" % _esc(text["histogram"]))
     if graded:
@@ -290,6 +295,8 @@ def render_html(submissions, lang="en", log_lines=(), slowest=SLOWEST):
     return "\n".join(out) + "\n"
 
 
-def write_report(out, submissions, lang="en", log_lines=()):
-    """``report.html`` in ``out`` (atomically); returns its Path."""
-    return write_atomic(Path(out) / REPORT_NAME, render_html(submissions, lang, log_lines))
+def write_report(out, submissions, lang="en", log_lines=(), similarity_href=None):
+    """``report.html`` in ``out`` (atomically); returns its Path. ``similarity_href``: the
+    similarity report beside it, to link to (grader/similarity.py's HTML_NAME)."""
+    return write_atomic(Path(out) / REPORT_NAME, render_html(
+        submissions, lang, log_lines, similarity_href=similarity_href))

@@ -142,9 +142,13 @@ def test_an_empty_class_and_a_class_without_results_render():
 
 
 def test_write_report_writes_report_html(tmp_path):
-    path = class_report.write_report(tmp_path / "out", a_class(), "zh", ["a log line"])
+    path = class_report.write_report(tmp_path / "out", a_class(), "zh", ["a log line"],
+                                     similarity_href="similarity.html")
     assert path == tmp_path / "out" / "report.html"
-    assert "a log line" in path.read_text(encoding="utf-8")
+    page = path.read_text(encoding="utf-8")
+    assert "a log line" in page
+    assert '<a href="similarity.html">学生代码相似度</a>' in page
+    assert "similarity.html" not in class_report.render_html(a_class(), "zh")
 
 
 # --------------------------------------------------------------- in a real browser

@@ -39,6 +39,7 @@ import io
 import itertools
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
@@ -191,12 +192,19 @@ def read_sources(submissions):
         for name in FILES:
             try:
                 data = _read_bytes(Path(source), name)
-            except (OSError, ValueError, zipfile.BadZipFile) as error:
-                found.append(Source(student, name, None, ["cannot read %s: %s" % (name, error)]))
+            except UNREADABLE as error:
+                found.append(Source(student, name, None, ["%s: cannot read %s: %s"
+                                                          % (student, name, error)]))
                 continue
             if data is not None:
                 found.append(_decoded(student, name, data))
     return found
+
+
+#: What reading a student's folder or .zip can raise: a broken, encrypted (RuntimeError) or
+#: oddly compressed (NotImplementedError) zip, corrupt data, a file that vanished.
+UNREADABLE = (OSError, ValueError, RuntimeError, NotImplementedError, EOFError,
+              zipfile.BadZipFile, zlib.error)
 
 
 def _read_bytes(source, name):
@@ -509,7 +517,9 @@ def write_similarity(out, submissions, skeleton=SKELETON, lang="en"):
     try:
         similarity = compare(read_sources(submissions), skeleton)
         page = render_html(similarity, lang)
-    except (ValueError, MemoryError, RecursionError) as error:
+    except Exception as error:  # noqa: BLE001
+        # Whatever copydetect or numpy raise on a class's code, the grading is done and
+        # written by now: say the report failed and why rather than end the batch.
         return text["failed"] % ("%s: %s" % (type(error).__name__, error))
     out = Path(out)
     write_atomic(out / HTML_NAME, page)

@@ -282,6 +282,19 @@ def test_a_file_in_gbk_or_that_does_not_parse_is_still_compared(tmp_path):
 
 
 @needs_copydetect
+def encrypted_flag(data):
+    """A zip's bytes with every member marked encrypted (general-purpose flag bit 0, in the
+    local and the central headers), as a zip made with a password is: zipfile then refuses
+    to read the member without one (Python's zipfile cannot write such a zip itself)."""
+    data = bytearray(data)
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + flag_at] |= 0x1
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
 def test_a_zip_is_read_like_a_folder_and_a_huge_file_is_left_out(tmp_path):
     archive = tmp_path / "zipped.zip"
     with zipfile.ZipFile(str(archive), "w") as handle:
@@ -291,13 +304,23 @@ def test_a_zip_is_read_like_a_folder_and_a_huge_file_is_left_out(tmp_path):
     huge = tmp_path / "huge"
     huge.mkdir()
     (huge / "chat_client.py").write_text("x = 1\n" * 200000, encoding="utf-8")
+    locked = tmp_path / "locked.zip"
+    with zipfile.ZipFile(str(locked), "w") as handle:
+        handle.writestr("chat_client.py", b"x = 1\n")
+    locked.write_bytes(encrypted_flag(locked.read_bytes()))
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
     plain = make_class(tmp_path / "class", {
         "plain": {"chat_client.py": read(REFERENCE / "chat_client.py")}})
-    sources = similarity.read_sources(plain + [("zipped", archive), ("huge", huge)])
+    sources = similarity.read_sources(plain + [("zipped", archive), ("huge", huge),
+                                               ("locked", locked), ("broken", broken)])
     result = similarity.compare(sources, SKELETON)
     assert [(pair.a, pair.b) for pair in result.pairs] == [("plain", "zipped")]
     assert result.pairs[0].score == 1.0
-    assert any("cannot read chat_client.py: larger than" in note for note in result.notes)
+    notes = "\n".join(result.notes)
+    assert "huge: cannot read chat_client.py: larger than" in notes
+    assert "locked: cannot read chat_client.py:" in notes
+    assert "broken: cannot read chat_client.py:" in notes
 
 
 # --------------------------------------------------------------------------- the outputs

@@ -141,7 +141,7 @@ def main(argv=None):
             print("similarity: skipped, copydetect is not installed")
         else:
             submissions = [(folder.name, folder) for folder in sorted((work / "class").iterdir())]
-            sim_median, sim_total, line = timed(
+            sim_median, sim_total, (_, line) = timed(
                 lambda: similarity.write_similarity(out, submissions, ROOT / "skeleton",
                                                     args.lang), args.repeat)
             print(line)

@@ -5,7 +5,7 @@
     compare(sources, skeleton)  a Similarity: every pair of students, most similar first
     render_text(similarity)     the most similar pairs, a line each (for summary.txt)
     render_html(similarity)     similarity.html: those pairs, and the closest side by side
-    write_similarity(out, submissions, skeleton)   both files in ``out``; a line for the log,
+    write_similarity(out, submissions)   both files in ``out``, and a line for the log,
                                 which says the report was skipped (and how to get it) when
                                 copydetect is not installed
 
@@ -42,7 +42,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
+from typing import List, NamedTuple, Optional
 
 from .files import write_atomic
 
@@ -503,26 +503,45 @@ HTML_NAME, TEXT_NAME = "similarity.html", "similarity.txt"
 SKELETON = Path(__file__).resolve().parent.parent / "skeleton"
 
 
+class Written(NamedTuple):
+    """What write_similarity did: the page written (None if none) and a line for the log."""
+
+    html: Optional[Path]
+    line: str
+
+
 def write_similarity(out, submissions, skeleton=SKELETON, lang="en"):
     """similarity.html and similarity.txt in ``out`` for ``submissions`` ((student, folder
-    or .zip) pairs), the given code of ``skeleton`` (a folder) excluded. Returns one line
-    for the batch's log. Never raises for the class's code: without copydetect the line
-    says the report was skipped and how to get it; a failure of copydetect itself is
-    reported in the line, and grading is not affected either way."""
+    or .zip) pairs), the given code of ``skeleton`` (a folder) excluded; returns Written.
+
+    Never raises for the class's code: without copydetect the line says the report was
+    skipped and how to get it; a failure inside copydetect is reported in the line. Either
+    way the files of an earlier run are removed, so nothing links to a stale report."""
     text = labels(lang)
+    out = Path(out)
     try:
         import copydetect  # noqa: F401  (only to know whether it is there)
     except ImportError:
-        return text["skipped"]
+        return Written(None, _remove_stale(out, text["skipped"]))
     try:
         similarity = compare(read_sources(submissions), skeleton)
         page = render_html(similarity, lang)
     except Exception as error:  # noqa: BLE001
         # Whatever copydetect or numpy raise on a class's code, the grading is done and
         # written by now: say the report failed and why rather than end the batch.
-        return text["failed"] % ("%s: %s" % (type(error).__name__, error))
-    out = Path(out)
+        return Written(None, _remove_stale(out, text["failed"] % (
+            "%s: %s" % (type(error).__name__, error))))
     write_atomic(out / HTML_NAME, page)
     write_atomic(out / TEXT_NAME, render_text(similarity, lang, limit=MAX_LISTED) + "\n")
-    return text["written"] % (out / HTML_NAME, len(similarity.students), round(100 * FLAG_AT),
-                              len(similarity.flagged()))
+    return Written(out / HTML_NAME, text["written"] % (
+        out / HTML_NAME, len(similarity.students), round(100 * FLAG_AT),
+        len(similarity.flagged())))
+
+
+def _remove_stale(out, line):
+    for name in (HTML_NAME, TEXT_NAME):
+        try:
+            (out / name).unlink()
+        except OSError:
+            pass  # not there (the usual case)
+    return line

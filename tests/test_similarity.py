@@ -348,7 +348,9 @@ def test_write_similarity_writes_both_files_in_either_language(tmp_path):
     pairs = make_class(tmp_path / "class", {
         "s1": {"chat_server.py": read(REFERENCE / "chat_server.py")},
         "s2": {"chat_server.py": read(REFERENCE / "chat_server.py")}})
-    line = similarity.write_similarity(tmp_path / "out", pairs, SKELETON, lang="zh")
+    written = similarity.write_similarity(tmp_path / "out", pairs, SKELETON, lang="zh")
+    assert written.html == tmp_path / "out" / "similarity.html"
+    line = written.line
     assert line.startswith("相似度报告: ") and "相似度 50% 及以上的学生对: 1" in line
     text = (tmp_path / "out" / "similarity.txt").read_text(encoding="utf-8")
     assert "100%  s1 ~ s2  (chat_server.py: 100% / 100%)" in text
@@ -359,10 +361,12 @@ def test_write_similarity_writes_both_files_in_either_language(tmp_path):
 def test_without_copydetect_the_report_is_skipped_and_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "copydetect", None)  # import copydetect -> ImportError
     pairs = make_class(tmp_path / "class", {"s1": {"chat_client.py": "x = 1\n"}})
-    line = similarity.write_similarity(tmp_path / "out", pairs, SKELETON)
-    assert line == similarity.LABELS["en"]["skipped"]
-    assert "pip install 'socket-lab[similarity]'" in line
-    assert not (tmp_path / "out").exists()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "similarity.html").write_text("an earlier run's", encoding="utf-8")
+    written = similarity.write_similarity(tmp_path / "out", pairs, SKELETON)
+    assert written == (None, similarity.LABELS["en"]["skipped"])
+    assert "pip install 'socket-lab[similarity]'" in written.line
+    assert list((tmp_path / "out").iterdir()) == []  # nothing stale left to link to
 
 
 SCORES_SCRIPT = """

@@ -10,8 +10,9 @@ corpus's broken submissions in turn). Each distinct submission is graded once, f
 SubmissionResult holding their kind's GradingResult and grading time, as batch would write.
 Only the reports are timed: grader/class_report.render_html + write over the 100 results, and
 grader/similarity's read_sources + compare + render_html over the 100 folders (the first
-import of copydetect timed on its own). With --distinct every file of the class differs (see --help). Each is run --repeat times; it prints the median
-and the total of the runs and one JSON line. ``--keep DIR`` leaves report.html and
+import of copydetect timed on its own). With --distinct every file of the class differs
+(see --help). Each is run --repeat times; it prints the median and the total of the runs
+and one JSON line. ``--keep DIR`` leaves report.html and
 similarity.html there. Bounded: one grading per distinct submission, --repeat runs each.
 """
 

@@ -182,10 +182,12 @@ def _checks_table(graded, text, lang):
                       _esc(text["mean"]))]
     for part, title, passed, counted, not_run, mean, points in check_rows(graded, lang):
         share = passed / counted if counted else 0.0
-        extra = ' <span class="err">(%s)</span>' % _esc(text["not_run"] % not_run) if not_run else ""
+        extra = (' <span class="err">(%s)</span>' % _esc(text["not_run"] % not_run)
+                 if not_run else "")
         out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%d%% (%d/%d)%s</td><td>%s/%s</td>"
-                   "</tr>" % (_esc(part), _esc(title), bar_svg(share), round(100 * share), passed, counted, extra,
-            _esc(_number(mean)), _esc(_number(points))))
+                   "</tr>" % (_esc(part), _esc(title), bar_svg(share), round(100 * share),
+                              passed, counted, extra, _esc(_number(mean)),
+                              _esc(_number(points))))
     out.append("</table>")
     return "".join(out)
 

@@ -435,9 +435,13 @@ class Batch:
             args += ["--sandbox-uid", str(uid)]
         if self.keyword:
             args += ["-k", self.keyword]
-        command = self.sealing.command(args, box)
-        script = _bwrap.wrapper_script(self.workdir / (name + ".sh"), command)
-        grader = ChildProcess(["grader"], cwd=str(self.tree), python=str(script))
+        if os.name == "posix":
+            # ChildProcess runs "python -u ARGS": a script stands for that python.
+            command = self.sealing.command(args, box)
+            script = _bwrap.wrapper_script(self.workdir / (name + ".sh"), command)
+            grader = ChildProcess(["grader"], cwd=str(self.tree), python=str(script))
+        else:  # Windows: no sandbox (refused unless unsafe_no_sandbox), our environment
+            grader = ChildProcess(args[1:], cwd=str(self.tree))
         self._running.add(grader)
         try:
             status = grader.wait_exit(self.timeout)

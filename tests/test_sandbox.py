@@ -234,6 +234,11 @@ def test_a_grading_stopped_at_its_deadline_ends_the_whole_sandbox(tmp_path):
     if sealing.kind != _bwrap.BWRAP:
         pytest.skip("bubblewrap does not run here: %r" % (sealing,))
     shutil.copytree(str(HOSTILE / "escaping-daemon"), str(tmp_path / "class" / "daemon"))
+    client = tmp_path / "class" / "daemon" / "chat_client.py"
+    # The daemon, then no prompt at all: the check waits its whole deadline (3 s) for a
+    # connection, so the grading is still under way at the batch's (1.5 s).
+    client.write_text(client.read_text(encoding="utf-8").replace(
+        "input()", "time.sleep(30)"), encoding="utf-8")
     run = batching.Batch(batching.discover(tmp_path / "class"), tmp_path / "out", jobs=1,
                          lang="en", keyword="client_sends", timeout=1.5, sealing=sealing)
     graded = run.run()

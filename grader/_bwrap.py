@@ -178,7 +178,8 @@ class Sealing:
         if self.kind == BWRAP:
             return ([self.tool] + self._bwrap_options(box, env) + ["--"] + seal
                     + ["--fill", box.scratch_source, str(box.scratch), "--"] + grader)
-        envs = ["env", "-i"] + ["%s=%s" % item for item in sorted(env.items())]
+        envs = [shutil.which("env") or "/usr/bin/env", "-i"] + [
+            "%s=%s" % item for item in sorted(env.items())]
         if self.kind == UNSHARE:
             hide = ["--host-mounts", os.readlink("/proc/self/ns/mnt")]
             for path in box.hidden:
@@ -290,12 +291,16 @@ def _project_root():
 def python_dirs():
     """Folders the sandbox binds read-only so the grader's Python runs as it does here:
     its prefixes (a virtual environment's and its base), the folder of the executable, and
-    every folder of ``sys.path`` outside /usr (site-packages, a user site), but never the
-    project itself (reference/ is in it) nor a folder that holds it."""
+    the package folders of ``sys.path`` outside them (a user site), but never the project
+    itself (reference/ is in it), a folder that holds it, nor the folder batch was started
+    from."""
     root = _project_root()
     found = set(_prefixes()) | {os.path.dirname(os.path.realpath(sys.executable))}
     for entry in sys.path:
-        if entry and os.path.isdir(entry):
+        # Only package folders: sys.path also holds the folder batch was started from
+        # (the instructor's home, say), which must stay out.
+        if entry and os.path.isdir(entry) and os.path.basename(
+                os.path.normpath(entry)) in ("site-packages", "dist-packages"):
             found.add(os.path.realpath(entry))
     kept = []
     for path in sorted(found):

@@ -88,7 +88,10 @@ def test_the_grader_gets_an_environment_built_from_an_allowlist(monkeypatch):
     assert "s3cr3t" not in repr(env) and "/tmp/agent" not in repr(env)
 
 
-def test_the_sandbox_binds_python_but_never_the_project():
+def test_the_sandbox_binds_python_but_never_the_project_nor_where_batch_started(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "path", [str(tmp_path), ""] + sys.path)  # python -m from there
+    assert str(tmp_path) not in _bwrap.python_dirs()
     root = os.path.realpath(str(ROOT))
     for path in _bwrap.python_dirs():
         assert not (path == root or path.startswith(root + os.sep) or root.startswith(path + os.sep))

@@ -37,7 +37,9 @@ import ast
 import html
 import io
 import itertools
+import os
 import re
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -211,13 +213,19 @@ def _read_bytes(source, name):
     """The bytes of the shallowest ``name`` in a folder or a .zip (None if there is none);
     ValueError when it is larger than MAX_SOURCE_BYTES."""
     if source.is_dir():
-        paths = [path for path in source.rglob(name) if _counts(path.relative_to(source).parts)]
+        paths = list(_files_named(source, name))
         if not paths:
             return None
         path = min(paths, key=lambda path: (len(path.parts), str(path)))
-        if path.stat().st_size > MAX_SOURCE_BYTES:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            # A student's link (to /etc/shadow, /dev/zero) or FIFO is never followed: the
+            # instructor's process reads it, and a FIFO would hang the batch.
+            raise ValueError("not a regular file (a link or a device); not read")
+        with open(str(path), "rb") as stream:
+            data = stream.read(MAX_SOURCE_BYTES + 1)
+        if len(data) > MAX_SOURCE_BYTES:
             raise ValueError("larger than %d KB" % (MAX_SOURCE_BYTES // 1024))
-        return path.read_bytes()
+        return data
     with zipfile.ZipFile(str(source)) as archive:
         members = [info for info in archive.infolist() if not info.is_dir()
                    and info.filename.rsplit("/", 1)[-1] == name
@@ -229,6 +237,14 @@ def _read_bytes(source, name):
             raise ValueError("larger than %d KB" % (MAX_SOURCE_BYTES // 1024))
         with archive.open(member) as stream:  # read no more than declared, whatever it says
             return stream.read(MAX_SOURCE_BYTES + 1)[:MAX_SOURCE_BYTES]
+
+
+def _files_named(folder, name):
+    """Every ``name`` under ``folder``, without entering linked folders."""
+    for where, folders, files in os.walk(str(folder), followlinks=False):
+        folders[:] = [one for one in folders if _counts((one,))]
+        if name in files:
+            yield Path(where) / name
 
 
 def _counts(parts):

@@ -7,6 +7,7 @@ reference and an independent completion of the same skeleton written below.
 """
 
 import ast
+import os
 import builtins
 import importlib.util
 import io
@@ -408,3 +409,20 @@ def test_without_the_skeleton_the_report_says_the_given_code_counted(tmp_path):
     pairs = make_class(tmp_path / "class", {"a": {"chat_client.py": "x = 1\n"}})
     result = similarity.compare(similarity.read_sources(pairs), tmp_path / "nowhere")
     assert len([note for note in result.notes if "counts as the students' own" in note]) == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks and FIFOs as a student leaves them")
+def test_a_students_link_or_fifo_is_reported_never_read(tmp_path):
+    """The instructor's process reads these files: a link to a secret must not put the
+    secret in the report, and a FIFO must not hang the batch."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-LINE\\n", encoding="utf-8")
+    linker = tmp_path / "class" / "linker"
+    linker.mkdir(parents=True)
+    (linker / "chat_client.py").symlink_to(secret)
+    os.mkfifo(str(linker / "chat_server.py"))
+    found = similarity.read_sources([("linker", linker)])
+    assert [(one.name, one.text) for one in found] == [
+        ("chat_client.py", None), ("chat_server.py", None)]
+    assert all("not a regular file" in " ".join(one.notes) for one in found)
+    assert "TOP-SECRET" not in repr(found)

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from . import batch as batching
-from . import gradebook
+from . import class_report, gradebook, similarity
 from .console import detect_lang
 from .results import SubmissionStatus
 
@@ -47,6 +47,10 @@ def batch(argv):
                         help="grade only the checks matching this pytest -k expression")
     parser.add_argument("--timeout", type=float, default=batching.SUBMISSION_TIMEOUT,
                         metavar="SECONDS", help="most time for one student (default %(default)s)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="where no sandbox works (no bubblewrap or namespaces, not root), "
+                             "run student code as your own user anyway: only on a throwaway "
+                             "machine (see README, 'Untrusted code')")
     args = parser.parse_args(argv)
     if not Path(args.submissions).is_dir():
         parser.error("%s: no such folder" % args.submissions)
@@ -60,19 +64,28 @@ def batch(argv):
     # that starts a command in the background without job control makes it ignore SIGINT,
     # and Python then leaves it ignored: take it back.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    lang = args.lang or detect_lang()
     run = batching.Batch(submissions, args.out, jobs=args.jobs, resume=args.resume,
-                         lang=args.lang or detect_lang(), timeout=args.timeout,
-                         progress=sys.stderr, keyword=args.keyword)
+                         lang=lang, timeout=args.timeout,
+                         progress=sys.stderr, keyword=args.keyword,
+                         unsafe_no_sandbox=args.unsafe_no_sandbox)
     try:
         graded = run.run()
     except KeyboardInterrupt:
         graded = batching.load_results(Path(args.out) / batching.RESULTS_DIR)
         gradebook.write_outputs(args.out, graded, run.log_lines)
+        class_report.write_report(args.out, graded, lang, run.log_lines)
         print("\ninterrupted: %d of %d students graded and kept in %s; run again with "
               "--resume to grade the rest" % (len(graded), len(submissions), args.out),
               file=sys.stderr)
         return 130
     print(gradebook.write_outputs(args.out, graded, run.log_lines))
+    similar = similarity.write_similarity(
+        args.out, [(sub.student, sub.source) for sub in submissions], lang=lang)
+    print(similar.line)
+    print("class report: %s" % class_report.write_report(
+        args.out, graded, lang, run.log_lines,
+        similarity_href=similarity.HTML_NAME if similar.html else None))
     print("\ngrades: %s" % (Path(args.out) / "grades.csv"))
     failed = any(one.status is SubmissionStatus.GRADER_ERROR for one in graded)
     return 3 if failed else 0

@@ -18,7 +18,8 @@ PURE = {"grader." + name for name in (
 #: The outputs: rendered from the result model; they may also write their files
 #: (grader.files) and ask the terminal its width (grader.console).
 OUTPUTS = {"grader.report", "grader.gradescope", "grader.gradebook", "grader.prairielearn",
-           "grader.github_classroom", "grader.autolab"}
+           "grader.github_classroom", "grader.autolab", "grader.class_report",
+           "grader.similarity"}
 #: Modules of the standard library that wait, spawn or talk to the network.
 EFFECTFUL = {"socket", "subprocess", "threading", "selectors", "asyncio", "multiprocessing",
              "time", "signal", "concurrent", "select"}

@@ -383,6 +383,10 @@ def test_out_of_files_is_logged_once_a_second_and_the_room_goes_on(spawn, crowd_
         lines = OUT_OF_FILES.findall(server.stderr.text)
         # The first line, then at most one a second (and one more for timing's sake).
         assert 1 <= len(lines) <= watched + 2, server.stderr.text[-2000:]
+        # And the hub does not keep trying in a loop (asyncio's own accepts multiplied
+        # their retries: 4,065 tries in the first second, 24,576 in the third).
+        tries = [int(n) for n in TRIES.findall(server.stderr.text)]
+        assert max(tries) <= 100, tries
         assert server.proc.poll() is None, 'the hub died'
         still_chatting(b, a, 'the hub is alive')
     finally:
@@ -391,6 +395,7 @@ def test_out_of_files_is_logged_once_a_second_and_the_room_goes_on(spawn, crowd_
 
 
 OUT_OF_FILES = re.compile('cannot accept newcomers: .*Too many open files')
+TRIES = re.compile(r'cannot accept newcomers: .*\(tried (\d+) times since the last line\)')
 
 
 @pytest.fixture

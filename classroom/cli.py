@@ -146,18 +146,18 @@ def build_parser(server_class, prog, description):
     return parser
 
 
-def describe_listen_error(error, host, port):
+def describe_listen_error(error, host, port, option='--port'):
     """One line telling whoever started the server why it cannot listen, and what to do."""
     where = '%s:%d' % (host, port)
     if isinstance(error, socket.gaierror):
         return 'error: cannot listen on %s: unknown host address (%s)' % (where, error.strerror)
     if error.errno in _ADDRESS_IN_USE:
         return ('error: port %d is already in use on %s (is this server already running?); '
-                'stop the other program or choose another port with --port' % (port, host))
+                'stop the other program or choose another port with %s' % (port, host, option))
     if error.errno in _NOT_PERMITTED:
         return ('error: not permitted to listen on %s (ports below 1024 need administrator '
-                'rights, and Windows reserves some ranges); choose another port with --port'
-                % where)
+                'rights, and Windows reserves some ranges); choose another port with %s'
+                % (where, option))
     if error.errno in _NOT_AN_ADDRESS_HERE:
         return ('error: cannot listen on %s: %s is not an address of this computer; '
                 'use --host 0.0.0.0 or one of its own addresses' % (where, host))
@@ -257,7 +257,7 @@ def serve_until_stopped(server, log, extra=None):
                 loop.run_until_complete(extra[0]())
             except OSError as error:
                 host, port = getattr(error, 'where', (server.host, 0))
-                log(describe_listen_error(error, host, port) + ' (the web view)')
+                log(describe_listen_error(error, host, port, '--web'))
                 loop.run_until_complete(server.close())
                 return 1
         _log_where_students_connect(server, log)

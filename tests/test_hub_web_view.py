@@ -242,3 +242,18 @@ def test_a_small_room_chatting_with_the_page_open_shows_every_message(browser):
     assert result['sent'] > 0
     assert result['page_messages'] == result['sent']
     assert result['page_gaps'] == 0 and result['page_snapshots'] == 1
+
+
+@pytest.mark.slow
+def test_a_busy_web_port_is_one_clear_line_and_status_1():
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, '-m', 'classroom.hub_server', '--host',
+                               '127.0.0.1', '--port', '0', '--web', str(port)], cwd=str(ROOT),
+                              capture_output=True, text=True, timeout=timeouts.LONG)
+    assert done.returncode == 1
+    assert 'error: port %d is already in use' % port in done.stderr
+    assert done.stderr.rstrip().endswith('choose another port with --web')
+    assert 'Traceback' not in done.stderr

@@ -133,6 +133,7 @@ def test_the_disguise_renames_every_identifier_and_strips_every_comment():
     assert "#" in original and '"""' in original
 
 
+@pytest.mark.slow
 @needs_copydetect
 @pytest.mark.parametrize("slug", ["hub-no-relay", "client-bare-except"])
 def test_renamed_identifiers_and_removed_comments_do_not_hide_a_copy(tmp_path, slug):

@@ -171,7 +171,8 @@ class Sealing:
         inside this sealing. ``box`` is the student's Box (its paths and uid)."""
         python = sys.executable
         env = sandbox_env()
-        seal = [python, "-I", str(box.tree / "grader" / "_sandbox.py"), "--seal",
+        # -I -S: the first program needs the standard library only, not our site folder.
+        seal = [python, "-I", "-S", str(box.tree / "grader" / "_sandbox.py"), "--seal",
                 str(box.leftovers)]
         seal += ["--uid", str(box.uid)] if box.uid is not None else ["--everything"]
         grader = [python] + list(grader_argv)

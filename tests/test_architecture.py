@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The pure core: plain functions and data over bytes and strings.
 PURE = {"grader." + name for name in (
     "_launch_env", "settings", "prompts", "matching", "scoring", "findings", "hints",
-    "diagnose", "results")} | {"classroom.turns"}
+    "diagnose", "results")} | {"classroom.turns", "classroom.sanitize", "classroom.admission"}
 #: The outputs: rendered from the result model; they may also write their files
 #: (grader.files) and ask the terminal its width (grader.console).
 OUTPUTS = {"grader.report", "grader.gradescope", "grader.gradebook", "grader.prairielearn",

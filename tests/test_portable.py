@@ -328,22 +328,30 @@ runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 """
 
 
-@posix_only
-@pytest.mark.parametrize("module", ["classroom.hub_server", "classroom.echo_server"])
-def test_ctrl_c_stops_a_classroom_server_that_cannot_set_signal_handlers(module):
-    import signal
-    server = ChildProcess(["-c", WITHOUT_SIGNAL_HANDLERS, module], cwd=str(ROOT))
+def assert_stops_cleanly(args, press, reason):
+    """Start a classroom server (``args`` to Python), let one client join, ``press(proc)``;
+    the server must say ``stopped (reason)``, close the client and exit 0, no traceback."""
+    server = ChildProcess(args, cwd=str(ROOT))
     try:
         peer = Peer.connect(listening_port(server), name="client")
         server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
-        server.proc.send_signal(signal.SIGINT)            # Ctrl-C
+        press(server.proc)
         assert server.wait_exit(timeouts.EXIT) == 0, server.describe()
         server.drain()
-        assert "stopped (Ctrl-C); 1 connections closed" in server.stderr.text, server.describe()
+        assert "stopped (%s); 1 connections closed" % reason in server.stderr.text, \
+            server.describe()
         assert "Traceback" not in server.stderr.text, server.describe()
         peer.wait_for_eof(timeout=timeouts.SHORT)
     finally:
         server.kill()
+
+
+@posix_only
+@pytest.mark.parametrize("module", ["classroom.hub_server", "classroom.echo_server"])
+def test_ctrl_c_stops_a_classroom_server_that_cannot_set_signal_handlers(module):
+    import signal
+    assert_stops_cleanly(["-c", WITHOUT_SIGNAL_HANDLERS, module],
+                         lambda proc: proc.send_signal(signal.SIGINT), "Ctrl-C")
 
 
 # -- Windows: the student's tree in a job object --------------------------------------------
@@ -525,18 +533,8 @@ WITH_CTRL_BREAK = WITHOUT_SIGNAL_HANDLERS.replace(
 @pytest.mark.parametrize("module", ["classroom.hub_server", "classroom.echo_server"])
 def test_ctrl_break_stops_a_classroom_server_as_ctrl_c_does(module):
     import signal
-    server = ChildProcess(["-c", WITH_CTRL_BREAK, module], cwd=str(ROOT))
-    try:
-        peer = Peer.connect(listening_port(server), name="client")
-        server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
-        server.proc.send_signal(signal.SIGUSR1)            # Ctrl-Break
-        assert server.wait_exit(timeouts.EXIT) == 0, server.describe()
-        server.drain()
-        assert "stopped (Ctrl-Break); 1 connections closed" in server.stderr.text, server.describe()
-        assert "Traceback" not in server.stderr.text, server.describe()
-        peer.wait_for_eof(timeout=timeouts.SHORT)
-    finally:
-        server.kill()
+    assert_stops_cleanly(["-c", WITH_CTRL_BREAK, module],
+                         lambda proc: proc.send_signal(signal.SIGUSR1), "Ctrl-Break")
 
 
 @pytest.mark.skipif(os.name != "nt", reason="console control events exist on Windows only")
@@ -546,15 +544,5 @@ def test_ctrl_break_stops_a_classroom_server_on_windows(module):
     to another's process group (ChildProcess starts each in a group of its own); a student
     pressing Ctrl-C reaches the KeyboardInterrupt path the test above covers."""
     import signal
-    server = ChildProcess(["-m", module, "--host", "127.0.0.1", "--port", "0"], cwd=str(ROOT))
-    try:
-        peer = Peer.connect(listening_port(server), name="client")
-        server.wait_for("joined; 1 online", stream="stderr", timeout=timeouts.SHORT)
-        server.proc.send_signal(signal.CTRL_BREAK_EVENT)
-        assert server.wait_exit(timeouts.EXIT) == 0, server.describe()
-        server.drain()
-        assert "stopped (Ctrl-Break); 1 connections closed" in server.stderr.text, server.describe()
-        assert "Traceback" not in server.stderr.text, server.describe()
-        peer.wait_for_eof(timeout=timeouts.SHORT)
-    finally:
-        server.kill()
+    assert_stops_cleanly(["-m", module, "--host", "127.0.0.1", "--port", "0"],
+                         lambda proc: proc.send_signal(signal.CTRL_BREAK_EVENT), "Ctrl-Break")

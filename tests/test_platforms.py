@@ -301,6 +301,7 @@ def test_a_missing_file_is_graded_and_a_grader_error_is_not():
     assert data["gradable"] is False and "GRADER ERROR" in data["format_errors"][0]
 
 
+@pytest.mark.slow
 def test_a_flood_of_output_stays_within_one_megabyte():
     """PRAIRIELEARN, "Grading results": the file "should be limited to 1 MB"; a flood of
     output is cut (its end kept), not the file."""

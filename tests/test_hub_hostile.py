@@ -17,10 +17,11 @@ from grader.peers import Peer, pump
 from classroom import sanitize
 from classroom.core import KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES
 from classroom.hub_server import (
-    IDLE_NOTICE, JOIN_NOTICE, LEAVE_NOTICE, NOT_ALLOWED_NOTICE, PER_ADDRESS_NOTICE, RELAY,
+    IDLE_NOTICE, JOIN_NOTICE, LEAVE_NOTICE, NOT_ALLOWED_NOTICE, PER_ADDRESS_NOTICE,
     HubServer, serve_in_thread,
 )
 from tests.conftest import listening_port
+from tests.test_hub_server import enter_room, joined, left, relay
 from tests.test_sanitize import ATTACKS
 
 try:
@@ -29,30 +30,8 @@ except ImportError:
     resource = None
 
 
-def relay(peer, text):
-    return RELAY.format(addr=peer.addr, text=text)
-
-
 def prefix_of(peer):
     return relay(peer, '').encode('utf-8')
-
-
-def joined(peer):
-    return JOIN_NOTICE.format(addr=peer.addr)
-
-
-def left(peer):
-    return LEAVE_NOTICE.format(addr=peer.addr)
-
-
-def enter_room(hub, peers, count, **options):
-    first = peers.connect(hub.port, **options)
-    room = [first]
-    for _ in range(count - 1):
-        newcomer = peers.connect(hub.port, **options)
-        first.wait_for(joined(newcomer))
-        room.append(newcomer)
-    return room
 
 
 def still_chatting(speaker, listener, text='还在吗? still here?'):

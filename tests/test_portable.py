@@ -546,3 +546,40 @@ def test_ctrl_break_stops_a_classroom_server_on_windows(module):
     import signal
     assert_stops_cleanly(["-m", module, "--host", "127.0.0.1", "--port", "0"],
                          lambda proc: proc.send_signal(signal.CTRL_BREAK_EVENT), "Ctrl-Break")
+
+
+# -- Windows: the kill path without process groups --------------------------------------------
+
+class FakeChild:
+    """A Popen as kill_tree sees it: still running until killed."""
+
+    pid = 4321
+
+    def __init__(self, running=True):
+        self.running = running
+        self.killed = False
+
+    def poll(self):
+        return None if self.running else 1
+
+    def kill(self):
+        self.killed, self.running = True, False
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_the_windows_kill_path_uses_taskkill_on_the_tree(monkeypatch, running):
+    """With os.name "nt", kill_tree runs taskkill /F /T on a running child, then kills it if
+    it still runs; a child that already exited is left to its job object (grader/_winjob.py),
+    since taskkill can no longer walk from it to its orphans."""
+    import types
+    from grader import _sandbox
+    ran = []
+    monkeypatch.setattr(_sandbox, "os", types.SimpleNamespace(name="nt"))
+    monkeypatch.setattr(_sandbox.subprocess, "run", lambda argv, **options: ran.append(argv))
+    child = FakeChild(running)
+    _sandbox.kill_tree(child)
+    if running:
+        assert ran == [["taskkill", "/F", "/T", "/PID", "4321"]]
+        assert child.killed  # taskkill did nothing here: the direct kill still ends it
+    else:
+        assert ran == [] and not child.killed

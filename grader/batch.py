@@ -45,6 +45,7 @@ import queue
 import random
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import _bwrap, _sandbox, console, gradescope, report
+from . import _bwrap, _sandbox, bundle, console, gradescope, report
 from .files import write_atomic
 from .results import GraderError, GradingResult, SubmissionResult, SubmissionStatus
 from .student import LAUNCHER
@@ -275,7 +276,7 @@ class Batch:
 
     def __init__(self, submissions, out, jobs=2, resume=False, lang="en",
                  timeout=SUBMISSION_TIMEOUT, progress=None, keyword=None,
-                 unsafe_no_sandbox=False, sealing=None):
+                 unsafe_no_sandbox=False, sealing=None, visibility=None):
         """``sealing``: a grader._bwrap.Sealing to use (default: the best one here, see
         ``_bwrap.detect``); ``unsafe_no_sandbox``: run student code unsealed as our own
         user where nothing better works (else that is refused: SandboxRefused)."""
@@ -288,6 +289,9 @@ class Batch:
         self.progress = progress
         self.keyword = keyword
         self.unsafe_no_sandbox = unsafe_no_sandbox
+        #: Check id -> visibility (``--visibility``), written into the batch's grader copy
+        #: as a bundle's options are, so each student's Gradescope JSON says it too.
+        self.visibility = dict(visibility or {})
         self.sealing = sealing
         self.results = self.out / RESULTS_DIR
         self.reports = self.out / REPORTS_DIR
@@ -315,6 +319,17 @@ class Batch:
         """``results/<student>.json`` of a Submission or a SubmissionResult."""
         return self.results / ("%s.json" % submission.student)
 
+    def _set_visibility(self, tree):
+        """The grader copy's options with this batch's visibilities on top (a bundle's own
+        rate limit, when batch runs inside one, is kept)."""
+        path = bundle.options_file(tree)
+        options = bundle.read_options(path)
+        visibility = dict(options.get("visibility", {}), **self.visibility)
+        limit = options.get("rate_limit")
+        write_atomic(path, bundle.render(visibility, (limit["submissions"], limit["hours"])
+                                         if limit else None))
+        os.chmod(str(path), stat.S_IRUSR | stat.S_IWUSR)  # like the rest of the copy
+
     def run(self):
         """Grade every submission not already done; returns the results on disk."""
         self.sealing = self.sealing or _bwrap.detect()
@@ -327,6 +342,8 @@ class Batch:
             os.chmod(str(self.out), 0o700)  # sandbox users cannot read the results
         self.tree = _bwrap.prepare_tree(Path(__file__).resolve().parent.parent,
                                         self.workdir / "tree")
+        if self.visibility:
+            self._set_visibility(self.tree)
         self.python, can_drop = sys.executable, False
         if self.sealing.privileged and self.sealing.kind == _bwrap.BWRAP:
             can_drop = True  # the sandbox binds our Python where any uid can run it

@@ -47,6 +47,7 @@ def batch(argv):
                         help="grade only the checks matching this pytest -k expression")
     parser.add_argument("--timeout", type=float, default=batching.SUBMISSION_TIMEOUT,
                         metavar="SECONDS", help="most time for one student (default %(default)s)")
+    add_visibility_argument(parser)
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="where no sandbox works (no bubblewrap or namespaces, not root), "
                              "run student code as your own user anyway: only on a throwaway "
@@ -64,11 +65,12 @@ def batch(argv):
     # that starts a command in the background without job control makes it ignore SIGINT,
     # and Python then leaves it ignored: take it back.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    overrides = visibility_option(parser, args)[0] if args.visibility else {}
     lang = args.lang or detect_lang()
     run = batching.Batch(submissions, args.out, jobs=args.jobs, resume=args.resume,
                          lang=lang, timeout=args.timeout,
                          progress=sys.stderr, keyword=args.keyword,
-                         unsafe_no_sandbox=args.unsafe_no_sandbox)
+                         unsafe_no_sandbox=args.unsafe_no_sandbox, visibility=overrides)
     try:
         graded = run.run()
     except KeyboardInterrupt:

@@ -53,3 +53,30 @@ def test_without_copydetect_the_batch_says_the_similarity_report_was_skipped(tmp
     assert not (tmp_path / "out" / "similarity.html").exists()
     assert 'href="similarity.html"' not in (tmp_path / "out" / "report.html").read_text(
         encoding="utf-8")
+
+
+def test_batch_visibility_reaches_each_students_gradescope_json(tmp_path, capsys):
+    """``batch --visibility`` holds a check back as a bundle built with it would: the
+    student's Gradescope JSON says so, and the check is still graded."""
+    two_students(tmp_path / "class")
+    status = commands.batch(UNSEALED + [
+        str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--jobs", "2", "--lang", "en",
+        "-k", "client_sends", "--visibility", "client_sends_typed_line=after_due_date"])
+    assert status == 0, capsys.readouterr()
+    import json
+    tests = json.loads((tmp_path / "out" / "reports" / "li.json").read_text(
+        encoding="utf-8"))["tests"]
+    by_check = {test["extra_data"]["check"]: test for test in tests}
+    assert by_check["client_sends_typed_line"]["visibility"] == "after_due_date"
+    assert by_check["client_sends_typed_line"]["score"] > 0
+    assert all(test["visibility"] == "visible" for check, test in by_check.items()
+               if check != "client_sends_typed_line")
+
+
+def test_batch_refuses_a_visibility_for_a_check_that_does_not_exist(tmp_path, capsys):
+    two_students(tmp_path / "class")
+    with pytest.raises(SystemExit) as exit_:
+        commands.batch(UNSEALED + [str(tmp_path / "class"), "--out", str(tmp_path / "out"),
+                                   "--visibility", "no_such_check=hidden"])
+    assert exit_.value.code == 2
+    assert "no check is called no_such_check" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """batch's class-wide pages: report.html and the similarity report, as the batch command
 writes them after grading (grader/commands.py), with copydetect and without it."""
 
+import json
 import shutil
 import sys
 
@@ -63,7 +64,6 @@ def test_batch_visibility_reaches_each_students_gradescope_json(tmp_path, capsys
         str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--jobs", "2", "--lang", "en",
         "-k", "client_sends", "--visibility", "client_sends_typed_line=after_due_date"])
     assert status == 0, capsys.readouterr()
-    import json
     tests = json.loads((tmp_path / "out" / "reports" / "li.json").read_text(
         encoding="utf-8"))["tests"]
     by_check = {test["extra_data"]["check"]: test for test in tests}

@@ -323,11 +323,8 @@ class Batch:
         """The grader copy's options with this batch's visibilities on top (a bundle's own
         rate limit, when batch runs inside one, is kept)."""
         path = bundle.options_file(tree)
-        options = bundle.read_options(path)
-        visibility = dict(options.get("visibility", {}), **self.visibility)
-        limit = options.get("rate_limit")
-        write_atomic(path, bundle.render(visibility, (limit["submissions"], limit["hours"])
-                                         if limit else None))
+        visibility = dict(bundle.visibility_overrides(path), **self.visibility)
+        write_atomic(path, bundle.render(visibility, bundle.rate_limit(path)))
         os.chmod(str(path), stat.S_IRUSR | stat.S_IWUSR)  # like the rest of the copy
 
     def run(self):

@@ -69,6 +69,12 @@ median of the ratios and each server's arrival p99 and CPU per delivery over its
 (median, min, max) and each run's p99 beside its steal; ``--p99-target 3`` also counts
 the runs at or under 3 ms.
 ``--hub-program`` measures another build of the hub in the same way.
+``--versus PROGRAM`` (with ``--rate``) runs our hub (or ``--hub-program``) and PROGRAM side by
+side, pinned to the same core, for the whole measurement, and alternates ``--pairs`` pairs
+of ``--segment-seconds`` chat segments between them (A B B A ...): both then get the same
+stretch of the host's time, and each one's p99 is pooled over its segments
+(``interleave``). Whole runs one after the other each get their own share of the host's
+steal, and the ratio of two tails then measures the host.
 
 Bounded: every wait has a deadline (``--timeout`` for the chat, ``--connect-timeout`` for
 connecting, fixed ones for starting and stopping), every loop a count. Loopback only.
@@ -79,5 +85,5 @@ starts ours and ncat as child processes; ``clients`` is the text probe and the l
 ``selectors`` loop over every client; ``judge`` the wire formats and the judging of a
 receiver's stream, plain functions over bytes; ``stats`` the percentiles and the server's
 CPU and memory from ``/proc``; ``machine`` the noise probe, the host's steal and the cores;
-``report`` the table, the ratios and the JSON line.
+``report`` the table, the ratios and the JSON line; ``interleave`` the ``--versus`` mode.
 """

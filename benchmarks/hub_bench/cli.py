@@ -10,6 +10,7 @@ import signal
 import sys
 
 from . import __doc__ as OVERVIEW
+from . import interleave
 from .clients import Load, probe_text
 from .common import fail
 from .judge import HubWire, NcatWire, completeness_pct, message_bytes
@@ -72,6 +73,17 @@ def main(argv=None):
     parser.add_argument('--repeat', type=int, default=1, help='runs per server, alternating')
     parser.add_argument('--p99-target', type=float, metavar='MS',
                         help='with --repeat: count the runs whose arrival p99 is at most this')
+    parser.add_argument('--versus', nargs='+', metavar='ARG',
+                        help='with --rate: run our hub (or --hub-program) and this program '
+                             '(same arguments as --hub-program, e.g. /tmp/relay_floor) side '
+                             'by side for the whole measurement, and alternate short chat '
+                             'segments between them (A B B A ...), so that both get the same '
+                             "stretch of the host's time; reports each one's p99 pooled over "
+                             'its segments and the ratio')
+    parser.add_argument('--pairs', type=int, default=20,
+                        help='with --versus: segment pairs (default 20)')
+    parser.add_argument('--segment-seconds', type=float, default=3.0,
+                        help='with --versus: seconds of chat per segment (default 3)')
     args = parser.parse_args(argv)
     if args.p99_target is not None and args.p99_target <= 0:
         fail('--p99-target must be a positive number of milliseconds')
@@ -85,7 +97,7 @@ def main(argv=None):
         fail('--size %d is too small for the tags [s.n]' % args.size)
     if args.duration and not args.rate:
         fail('--duration needs --rate')
-    if not args.no_ncat and shutil.which('ncat') is None:
+    if not (args.no_ncat or args.versus) and shutil.which('ncat') is None:
         fail('ncat is not installed: `apt-get install -y ncat` (Debian/Ubuntu), '
              'or pass --no-ncat to run our hub alone')
     raise_fd_limit(args.clients + args.stuck + SPARE_CLIENTS + 64)
@@ -96,6 +108,8 @@ def main(argv=None):
     args.cpus = cpu_plan(not args.no_pin)     # before this process pins itself
     if args.cpus[1] is not None:
         os.sched_setaffinity(0, {args.cpus[1]})
+    if args.versus:
+        return interleave.run(args)
     names = ([] if args.ncat_only else ['hub']) + ([] if args.no_ncat else ['ncat'])
     results = {}
     noise = {'before': machine_noise()}

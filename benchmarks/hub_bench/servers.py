@@ -93,8 +93,8 @@ def start_our_hub(max_clients, server_cpu, program=None, niceness=0, realtime=0)
     line = server.wait_for_line(LISTENING, START_TIMEOUT)
     if line is None:
         server.stop()
-        fail('our hub did not log "listening on" within %.0f s; its stderr: %r'
-             % (START_TIMEOUT, server.lines[-5:]), 1)
+        fail('%s did not log "listening on" within %.0f s; its stderr: %r'
+             % (' '.join(program), START_TIMEOUT, server.lines[-5:]), 1)
     return server, int(LISTENING.search(line).group(1))
 
 

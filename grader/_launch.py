@@ -70,8 +70,9 @@ and an answer typed for it would be read as the port. So when ``SOCKET_LAB_STDIN
 stream whose every read of fd 0 is preceded by ``os.write(1, STDIN_SENTINEL)``; ``os.read``
 on fd 0 is announced the same way (the selectors variants read the keyboard with it). Every
 Python-level read gets there: ``input()``, ``sys.stdin.readline()``, ``for line in
-sys.stdin``, ``sys.stdin.buffer`` and its ``raw``, a wrapper the program puts around them;
-only a file of its own on fd 0 (``open(0)``, ``os.fdopen(0)``) reads unannounced. A read
+sys.stdin``, ``sys.stdin.buffer`` and its ``raw``, a wrapper the program puts around them,
+and a file of its own on fd 0 (``open(0)``, ``os.fdopen(0)``, text or binary, which get the
+same kind of stream); only a copy of the descriptor (``os.dup(0)``) reads unannounced. A read
 reaches fd 0 only once the text layer's and the buffer's own data are used up, that is when
 the program is about to wait.
 Stdout is unbuffered (and ``sys.stdout`` is flushed first, in case the program replaced it
@@ -86,6 +87,7 @@ not flood the pipe with sentinels). The sentinel holds NUL bytes, which text out
 does. Without the variable nothing is changed, so the launcher also runs by hand.
 """
 
+import builtins
 import errno
 import io
 import os
@@ -618,6 +620,39 @@ class _AnnouncingStdin(io.RawIOBase):
         return len(data)
 
 
+_real_open = io.open
+#: The modes in which ``open(0, mode)`` gets an announcing stream: reading only.
+_READ_MODES = ("r", "rt", "tr", "rb", "br")
+
+
+def _announcing_fd0(mode, buffering, encoding, errors, newline):
+    """What ``open(0, mode, ...)`` returns, built over :class:`_AnnouncingStdin`: the same
+    layers (raw, buffered, text), ``name`` 0 and ``mode`` as Python's, and fd 0 left open
+    when it is closed (as ``sys.stdin`` leaves it)."""
+    raw = _AnnouncingStdin()
+    raw.name = 0
+    if "b" in mode:
+        if buffering == 0:
+            return raw
+        size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
+        return io.BufferedReader(raw, size)
+    size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
+    text = io.TextIOWrapper(io.BufferedReader(raw, size), encoding=encoding, errors=errors,
+                            newline=newline, line_buffering=buffering == 1)
+    text.mode = mode
+    return text
+
+
+def _announced_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
+                    closefd=True, opener=None):
+    """``open``, but a file of the program's own on fd 0 for reading (``open(0)``,
+    ``os.fdopen(0)``) announces its reads as ``sys.stdin`` does."""
+    if (type(file) is int and file == 0 and opener is None and mode in _READ_MODES
+            and not ("b" not in mode and buffering == 0)):
+        return _announcing_fd0(mode, buffering, encoding, errors, newline)
+    return _real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
+
+
 def _announce_stdin_reads():
     """Rebuild ``sys.stdin`` over :class:`_AnnouncingStdin`, as Python built the old one."""
     old = sys.stdin
@@ -632,6 +667,8 @@ def _announce_stdin_reads():
         sys.__stdin__ = stdin
     sys.stdin = stdin
     os.read = _announced_os_read
+    # open is io.open (os.fdopen calls io.open): both names, for either way of reaching it.
+    builtins.open = io.open = _announced_open
 
 
 # -- running the program ----------------------------------------------------------------

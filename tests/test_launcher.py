@@ -635,6 +635,13 @@ READ_STYLES = {
     'for-line-in-stdin': '_lines = iter(sys.stdin)\ndef read():\n    return next(_lines)\n',
     'buffer-readline': 'def read():\n    return sys.stdin.buffer.readline().decode("utf-8")\n',
     'os-read': 'def read():\n    return os.read(0, 100).decode("utf-8")\n',
+    # a file of the program's own on fd 0, text and binary, buffered and not
+    'open-0': '_own = open(0, encoding="utf-8")\ndef read():\n    return _own.readline()\n',
+    'open-0-binary': '_own = open(0, "rb")\ndef read():\n    return _own.readline().decode("utf-8")\n',
+    'open-0-unbuffered': ('_own = open(0, "rb", buffering=0)\n'
+                          'def read():\n    return _own.read(100).decode("utf-8")\n'),
+    'os-fdopen': ('_own = os.fdopen(0, encoding="utf-8", closefd=False)\n'
+                  'def read():\n    return _own.readline()\n'),
     # the program's own stdout, buffered: the launcher flushes it before it announces a read
     'buffered-stdout': ('sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")\n'
                         'def read():\n    return sys.stdin.readline()\n'),
@@ -698,6 +705,41 @@ STDIN_AS_BEFORE = '''
     os.fstat(0)  # fd 0 itself stays open, as Python's own sys.stdin leaves it
     print(stdin.closed, 'fd 0 open')
 '''
+
+
+OPEN_0_AS_BEFORE = '''
+    import io, os
+    text = open(0, encoding='utf-8')
+    binary = os.fdopen(0, 'rb', closefd=False)
+    raw = io.open(0, 'rb', buffering=0, closefd=False)
+    print(type(text).__name__, type(text.buffer).__name__, text.name, text.mode,
+          type(binary).__name__, binary.name, binary.mode, type(raw).__name__ == 'FileIO'
+          or raw.readable(), text.fileno(), text.readable(), text.seekable())
+    print(repr(text.readline()), repr(text.read()))
+    try:
+        open(0, 'r', buffering=0)
+    except ValueError as error:
+        print('ValueError', error)
+    with open(os.devnull, 'w') as other:   # any other open is the real one
+        print(type(other).__name__, other.name == os.devnull)
+'''
+
+
+def test_a_file_of_its_own_on_fd_0_behaves_as_pythons_own(tmp_path):
+    program = write_program(tmp_path, OPEN_0_AS_BEFORE)
+    outputs = []
+    for env in ({'SOCKET_LAB_NOTES': ''}, {'SOCKET_LAB_NOTES': '', STDIN_SIGNAL_ENV: '1'}):
+        with ChildProcess([LAUNCHER, program], env=env) as child:
+            child.write_line('中文\nrest')
+            child.close_stdin()
+            assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
+            child.drain()
+            outputs.append(child.stdout.text)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].startswith('TextIOWrapper BufferedReader 0 r BufferedReader 0 rb True 0 '
+                                 'True False\n'), outputs[0]
+    assert "'中文\\n' 'rest\\n'\nValueError can't have unbuffered text I/O\n" in outputs[0]
+    assert outputs[0].endswith('TextIOWrapper True\n')
 
 
 def test_the_announcing_stdin_behaves_as_pythons_own(tmp_path):

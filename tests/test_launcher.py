@@ -725,16 +725,23 @@ OPEN_0_AS_BEFORE = '''
 '''
 
 
-def test_a_file_of_its_own_on_fd_0_behaves_as_pythons_own(tmp_path):
-    program = write_program(tmp_path, OPEN_0_AS_BEFORE)
+def without_and_with_the_signal(tmp_path, source, typed):
+    """The output of ``source`` run by the launcher on ``typed`` (then end of input), first
+    without the reads announced and then with them."""
+    program = write_program(tmp_path, source)
     outputs = []
     for env in ({'SOCKET_LAB_NOTES': ''}, {'SOCKET_LAB_NOTES': '', STDIN_SIGNAL_ENV: '1'}):
         with ChildProcess([LAUNCHER, program], env=env) as child:
-            child.write_line('中文\nrest')
+            child.write_line(typed)
             child.close_stdin()
             assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
             child.drain()
             outputs.append(child.stdout.text)
+    return outputs
+
+
+def test_a_file_of_its_own_on_fd_0_behaves_as_pythons_own(tmp_path):
+    outputs = without_and_with_the_signal(tmp_path, OPEN_0_AS_BEFORE, '中文\nrest')
     assert outputs[0] == outputs[1]
     assert outputs[0].startswith('TextIOWrapper BufferedReader 0 r BufferedReader 0 rb True 0 '
                                  'True False\n'), outputs[0]
@@ -743,15 +750,7 @@ def test_a_file_of_its_own_on_fd_0_behaves_as_pythons_own(tmp_path):
 
 
 def test_the_announcing_stdin_behaves_as_pythons_own(tmp_path):
-    program = write_program(tmp_path, STDIN_AS_BEFORE)
-    outputs = []
-    for env in ({'SOCKET_LAB_NOTES': ''}, {'SOCKET_LAB_NOTES': '', STDIN_SIGNAL_ENV: '1'}):
-        with ChildProcess([LAUNCHER, program], env=env) as child:
-            child.write_line('a\r\nb\n中文\nlast\nrest')
-            child.close_stdin()
-            assert child.wait_exit(timeouts.EXIT) == 0, child.describe()
-            child.drain()
-            outputs.append(child.stdout.text)
+    outputs = without_and_with_the_signal(tmp_path, STDIN_AS_BEFORE, 'a\r\nb\n中文\nlast\nrest')
     assert outputs[0] == outputs[1]
     assert outputs[0].startswith('TextIOWrapper BufferedReader utf-8 strict <stdin> r rb ')
     assert ' False False 0 True False False True\n' in outputs[0]

@@ -8,9 +8,11 @@ ways real submissions say it, and fails only when it does not say it at all.
 import re
 
 #: Words that say "the chat is over" / "someone left", in the lab's Chinese or in English
-#: (the original framework's variants included: 已下线, 离开了聊天室, 服务器已断开连接).
-END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|(?i:\b(?:end|ended|closed|disconnected|left|"
-                       r"quit|exit|offline)\b)")
+#: (the original framework's variants included: 已下线, 离开了聊天室, 服务器已断开连接; students
+#: also write 已离线, 掉线了, 断线, 连接已中断, 聊天终止, "connection lost", "chat is over").
+END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|离线|掉线|断线|中断|终止|"
+                       r"(?i:\b(?:end|ended|closed|disconnected|left|quit|exit|offline|lost|"
+                       r"terminated|over)\b)")
 
 
 def address_pattern(address):
@@ -33,3 +35,16 @@ def departure_notice(address):
     name = address_pattern(address).pattern
     return re.compile(r"%s[^\n]{0,40}?(?:%s)|(?:%s)[^\n]{0,40}?%s"
                       % (name, END_WORDS.pattern, END_WORDS.pattern, name))
+
+
+#: Lines of a traceback or of Python's report of an exception, which are not the program
+#: telling its user anything: the header, the indented frames, the exception line itself
+#: ("OSError: ..."), and the lines that join chained ones.
+_TRACEBACK_LINE = re.compile(
+    r"^(?:Traceback \(most recent call last\):|\s|Exception in thread |During handling |"
+    r"The above exception |[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b)")
+
+
+def told_on_stderr(text):
+    """The lines of ``text`` (stderr) that the program printed itself, tracebacks left out."""
+    return "\n".join(line for line in text.splitlines() if not _TRACEBACK_LINE.match(line))

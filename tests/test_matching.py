@@ -3,7 +3,8 @@ announcing a departure. Pure functions over strings, tested in memory."""
 
 import pytest
 
-from grader.matching import END_WORDS, address_pattern, departure_notice, relay_of
+from grader.matching import (END_WORDS, address_pattern, departure_notice, relay_of,
+                             told_on_stderr)
 
 ADDRESS = ("127.0.0.1", 51234)
 
@@ -60,6 +61,9 @@ def test_a_relay_matches_text_with_regex_characters_literally():
     "离开: 127.0.0.1:51234",                  # the word first
     "127.0.0.1:51234 has left the room",
     "client 127.0.0.1:51234 disconnected",
+    "('127.0.0.1', 51234)已离线",            # what students write besides the framework's
+    "('127.0.0.1', 51234)掉线了",
+    "127.0.0.1:51234 connection lost",
 ])
 def test_a_departure_is_the_address_and_an_end_word_in_either_order(notice):
     assert departure_notice(ADDRESS).search(notice)
@@ -79,6 +83,26 @@ def test_what_is_not_that_address_leaving(text):
     ("Disconnected", True), ("我们下线了", True),
     ("a quick question", False), ("blender", False), ("quitting time?", False),
     ("the exit-ramp", True),   # a word on its own, as a TA would read it
+    ("与服务器的连接已中断, 聊天终止", True), ("Connection lost", True), ("The chat is over.", True),
+    ("Connection terminated", True), ("断线了", True),
+    ("overall fine", False), ("a lost-and-found", True), ("moreover", False),
 ])
 def test_end_words_are_whole_words(text, ends):
     assert bool(END_WORDS.search(text)) is ends
+
+
+def test_what_a_program_tells_its_user_on_stderr_leaves_its_tracebacks_out():
+    stderr = (
+        "Exception in thread Thread-2 (recv_msg):\n"
+        "Traceback (most recent call last):\n"
+        '  File "chat_client.py", line 70, in recv_msg\n'
+        "    data = self.client.recv(BUFFER_SIZE)\n"
+        "ConnectionResetError: [Errno 104] Connection reset by peer\n"
+        "\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "OSError: [Errno 9] socket closed\n"
+        "聊天已结束\n")
+    assert told_on_stderr(stderr) == "\n聊天已结束"
+    # A traceback alone says nothing to the user, though its words do ("closed").
+    assert not END_WORDS.search(told_on_stderr(stderr.replace("聊天已结束\n", "")))
+    assert END_WORDS.search(stderr.replace("聊天已结束\n", ""))

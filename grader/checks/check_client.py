@@ -11,7 +11,7 @@ import pytest
 
 from grader import timeouts
 from grader.findings import fail, say
-from grader.matching import END_WORDS
+from grader.matching import END_WORDS, told_on_stderr
 from grader.peers import trimmed
 from grader.process import WaitTimeout, has_traceback
 from grader.scoring import Part
@@ -142,6 +142,7 @@ def check_client_server_closes_first(lab):
     warm_up(lab, server, client, "the server says goodbye")
     before = client.output_size()
     mark = client.output_mark()
+    err_mark = client.process.stderr.total_chars
     lab.note(say("服务器关闭连接", "the server closes the connection"))
     server.close()
     # One wait, judged three ways: a flood shows within it, and so do the end line and the exit.
@@ -151,7 +152,10 @@ def check_client_server_closes_first(lab):
                  en="After the server closed, your client printed in a loop (a flood).")
     with lab.part("reports_end"):
         news = client.process.stdout.text_since(mark)[0]
-        if not END_WORDS.search(news):
+        # The user reads stderr on the same console: a notice there tells them too (but
+        # not the words of a traceback's exception, "...ConnectionResetError...closed").
+        said = news + "\n" + told_on_stderr(client.process.stderr.text_since(err_mark)[0])
+        if not END_WORDS.search(said):
             fail("服务器断开后, 你的客户端没有告诉用户聊天已经结束。",
                  "After the server closed, your client did not tell the user the chat was over.",
                  expected=say("一行像 聊天已结束 这样的话", "a line such as 聊天已结束"),
@@ -187,8 +191,11 @@ def check_client_split_character(lab):
     """Does your client print a Chinese character that arrives split across two recv calls?"""
     client, server = client_with_peer(lab)
     first, rest = "你".encode("utf-8")[:1], "你".encode("utf-8")[1:]
-    # The first byte of 你 ends a segment that the client reads and prints (its ASCII head)
-    # before the rest is sent, so the character is split whatever the client's recv size.
+    # The first byte of 你 ends a segment that the client reads before the rest is sent, so
+    # the character is split whatever the client's recv size. The client either prints the
+    # ASCII head at once or, just as right, keeps the chunk until the character is whole:
+    # the rest goes once the head is printed, or once the client is blocked again (or
+    # RELAY has passed) without printing it.
     mark = client.output_mark()
     lab.note("server → 'split test: ' + %r" % first)
     server.send(b"split test: " + first)
@@ -196,15 +203,18 @@ def check_client_split_character(lab):
     split_en = ("The character 你, split across two recv calls, was not printed right "
                 "(garbled, lost, or the program failed).")
     try:
-        printed(client, "split test", zh=split_zh, en=split_en, hints=["split-character"],
-                since=mark)
+        if not client.wait_output("split test", timeouts.RELAY, since=mark):
+            lab.settle(client)
         lab.note("server → %r + '好'" % rest)
         server.send(rest + "好".encode("utf-8"))
         printed(client, "你好", zh=split_zh, en=split_en, hints=["split-character"], since=mark)
+        printed(client, "split test", zh=split_zh, en=split_en, hints=["split-character"],
+                timeout=0.0, since=mark)
     except AssertionError as failure:
         news = client.process.stdout.text_since(mark)[0]
-        if client.running and "好" not in news and not has_traceback(client.stderr):
-            # Not even the ASCII around the character was printed: the receive loop missed
-            # a message, which is not about split characters.
+        if (client.running and "好" not in news and not has_traceback(client.stderr)
+                and not END_WORDS.search(news)):
+            # Not even the ASCII around the character was printed, and the receive loop did
+            # not end on it either: it missed a message, which is not about split characters.
             failure.hints[:] = ["only-first" if "split test" in news else "nothing-printed"]
         raise

@@ -80,6 +80,32 @@ SCORED = [
             "sends q, closes and exits. reports_end must accept 下线 (the current END_WORDS does "
             "not)."),
     Scored(
+        slug="ok-client-holds-split-character", file="client", mistake=None,
+        bug="recv_msg keeps the bytes it got until they decode (pending += data; a "
+            "UnicodeDecodeError means wait for more) instead of an incremental decoder",
+        scores={}, expect_hint=None,
+        why="'split test: ' + the first byte of 你 is not printed at all until the rest comes; "
+            "then '[127.0.0.1:port] split test: 你好' is one line, intact. Every other message "
+            "decodes at once and is printed as it comes. The split check used to wait for "
+            "'split test' before sending the rest, so this client waited for it for ever and "
+            "lost 3 points; the rest now goes once the client is blocked again."),
+    Scored(
+        slug="ok-departure-lixian-diaoxian", file="server", mistake=None,
+        bug="departures worded <addr>已离线 (p2p q, hub q) and <addr>掉线了 (hub, a client gone "
+            "without q), printed and broadcast",
+        scores={}, expect_hint=None,
+        why="p2p: q prints \"('127.0.0.1', port)已离线\", the client sees EOF, the server exits 0; "
+            "hub: after A's q, B and C get \"('127.0.0.1', port)已离线\", after an abrupt close "
+            "\"('127.0.0.1', port)掉线了\". Both mean the client left (as 已下线 does), and "
+            "telling a quit from a drop is a fair design; END_WORDS knew neither (8 points)."),
+    Scored(
+        slug="ok-client-end-on-stderr", file="client", mistake=None,
+        bug="when its loop ends, recv_msg prints '与服务器的连接已中断, 聊天终止' to stderr "
+            "instead of 聊天已结束 to stdout",
+        scores={}, expect_hint=None,
+        why="the user sees the line on the same console; 中断 and 终止 both say the chat is "
+            "over. reports_end read stdout only and knew neither word (2 points)."),
+    Scored(
         slug="ok-address-in-words", file="server", mistake=None,
         bug="the connection announcements (p2p and hub) print the address in words: "
             "'客户端IP: 127.0.0.1 端口: 51140 已成功连接!'; messages, relays and notices keep str(addr)",

@@ -197,8 +197,9 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
     return hints[:MAX_HINTS], {hint: details[hint] for hint in hints[:MAX_HINTS] if hint in details}
 
 
-def notes_of(programs_notes, prompts_changed=""):
-    """Observations that cost no points: ``(ids, details)`` from the launcher's notes."""
+def notes_of(programs_notes, prompts_changed="", observations=()):
+    """Observations that cost no points: ``(ids, details)`` from the launcher's notes, the
+    prompts a program changed, and what the check itself saw (``Lab.observe``)."""
     ids, details = [], {}
     for note in programs_notes:
         kind = note.get("kind")
@@ -213,4 +214,8 @@ def notes_of(programs_notes, prompts_changed=""):
     if prompts_changed and "prompts-changed" not in ids:
         ids.append("prompts-changed")
         details["prompts-changed"] = prompts_changed
+    for hint_id, detail in observations:
+        if hint_id not in ids:
+            ids.append(hint_id)
+            details[hint_id] = detail
     return ids, details

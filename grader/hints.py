@@ -238,6 +238,15 @@ HINTS = {
         "Note (no points lost): your code close()d a socket while another thread was blocked "
         "in recv() on it ({detail}). That wakes recv on Windows, but on Linux the program "
         "hangs. Call shutdown(socket.SHUT_RDWR) before close()."),
+    "sends-newline": Hint(
+        0,
+        "提示 (不扣分): 你的客户端在发出的每一行后面加了换行 ({detail})。实验的协议里没有换行: 输入的一行"
+        "就是一次 send, 不带 \\n (用 sys.stdin.readline() 读的行要先 .rstrip('\\n'))。只认 'q' 的服务器"
+        "会把 'q\\n' 当成普通消息。",
+        "Note (no points lost): your client sends a newline after each line it sends ({detail}). "
+        "The lab's protocol has none: one typed line is one send, without \\n (a line read with "
+        "sys.stdin.readline() needs .rstrip('\\n') first). A server that looks for 'q' alone "
+        "takes 'q\\n' for an ordinary message."),
     "address-mapped": Hint(
         0,
         "提示 (不扣分): {detail} 在评分时被换成了 127.0.0.1。",

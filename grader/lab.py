@@ -81,6 +81,7 @@ class Lab:
         self.listeners = []
         self.servers = []
         self.sent = []  # what the grader did, as lines for the report
+        self.observations = []  # (hint id, detail) of what the checks saw (Lab.observe)
         self.started_at = time.monotonic()  # time zero of every transcript in the report
         #: part id -> None (passed) or the Finding it failed with, in the order judged.
         self.part_results = collections.OrderedDict()
@@ -103,6 +104,12 @@ class Lab:
         """Record one thing the grader did (typed a line, sent a message): a str, or a
         ``say(zh, en)`` pair."""
         self.sent.append(line)
+
+    def observe(self, hint_id, detail=""):
+        """Record something the check saw that costs no points: a note (grader.hints) shown
+        with the check, passed or not, as the launcher's notes are."""
+        if all(seen != hint_id for seen, _ in self.observations):
+            self.observations.append((hint_id, detail))
 
     # -- starting things ------------------------------------------------------------------
     def _program(self, path, role, answers):

@@ -48,3 +48,14 @@ _TRACEBACK_LINE = re.compile(
 def told_on_stderr(text):
     """The lines of ``text`` (stderr) that the program printed itself, tracebacks left out."""
     return "\n".join(line for line in text.splitlines() if not _TRACEBACK_LINE.match(line))
+
+
+def newline_sent(read, lines):
+    """How the first of ``lines`` (typed) that a client sent with a line ending after it
+    arrived, as its repr (``'hello\\n'``), or ``''``. The typed lines hold no newline, so
+    one after a line in ``read`` (bytes) was added by the client."""
+    for line in lines:
+        for ending in ("\r\n", "\n"):
+            if (line + ending).encode("utf-8") in read:
+                return repr(line + ending)
+    return ""

@@ -306,7 +306,8 @@ class GraderPlugin:
                 check.status = results.FAILED  # a part was never judged: not a pass
         if lab is not None:
             changed = next(filter(None, (p.prompts_changed() for p in lab.programs)), "")
-            check.notes, check.note_details = diagnose.notes_of(notes, changed)
+            check.notes, check.note_details = diagnose.notes_of(notes, changed,
+                                                                lab.observations)
         return check
 
     def _parts(self, declared, lab):

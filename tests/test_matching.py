@@ -3,8 +3,8 @@ announcing a departure. Pure functions over strings, tested in memory."""
 
 import pytest
 
-from grader.matching import (END_WORDS, address_pattern, departure_notice, relay_of,
-                             told_on_stderr)
+from grader.matching import (END_WORDS, address_pattern, departure_notice, newline_sent,
+                             relay_of, told_on_stderr)
 
 ADDRESS = ("127.0.0.1", 51234)
 
@@ -106,3 +106,12 @@ def test_what_a_program_tells_its_user_on_stderr_leaves_its_tracebacks_out():
     # A traceback alone says nothing to the user, though its words do ("closed").
     assert not END_WORDS.search(told_on_stderr(stderr.replace("聊天已结束\n", "")))
     assert END_WORDS.search(stderr.replace("聊天已结束\n", ""))
+
+
+
+def test_a_line_sent_with_a_newline_after_it_is_named():
+    lines = ("hello", "second line")
+    assert newline_sent(b"hellosecond line", lines) == ""        # TCP joined two sends
+    assert newline_sent(b"hello\nsecond line\n", lines) == "'hello\\n'"
+    assert newline_sent(b"hellosecond line\r\n", lines) == "'second line\\r\\n'"
+    assert newline_sent("你好\n".encode("utf-8"), ("你好",)) == "'你好\\n'"

@@ -11,7 +11,7 @@ import pytest
 
 from grader import timeouts
 from grader.findings import fail, say
-from grader.matching import END_WORDS, told_on_stderr
+from grader.matching import END_WORDS, newline_sent, told_on_stderr
 from grader.peers import trimmed
 from grader.process import WaitTimeout, has_traceback
 from grader.scoring import Part
@@ -50,6 +50,9 @@ def check_client_sends_typed_line(lab):
                           zh="第一行之后, 你输入的行没有全部发到服务器。",
                           en="After the first line, not every line you typed reached the server.",
                           hints=["only-first"])
+    added = newline_sent(b"".join(echo.read.values()), ("hello socket-lab",) + tuple(MORE_LINES))
+    if added:
+        lab.observe("sends-newline", added)
 
 
 @pytest.mark.check(points=7, short=("打印收到的每一条消息", "prints every message received"),

@@ -106,6 +106,15 @@ SCORED = [
         why="the user sees the line on the same console; 中断 and 终止 both say the chat is "
             "over. reports_end read stdout only and knew neither word (2 points)."),
     Scored(
+        slug="ok-client-readline-newline", file="client", mistake=None,
+        bug="send_msg reads the keyboard with sys.stdin.readline() and sends each line with "
+            "its newline ('hello socket-lab\\n', 'q\\n')",
+        scores={}, expect_hint="sends-newline",
+        why="every line arrives, a newline after each; the servers the lab ships strip a q "
+            "before comparing, so q still ends the chat. The protocol has no newline, but no "
+            "check's behaviour depends on it, so a TA takes nothing and says so: the note "
+            "sends-newline, which costs no points."),
+    Scored(
         slug="ok-address-in-words", file="server", mistake=None,
         bug="the connection announcements (p2p and hub) print the address in words: "
             "'客户端IP: 127.0.0.1 端口: 51140 已成功连接!'; messages, relays and notices keep str(addr)",

@@ -110,6 +110,9 @@ SOLE_CAUSES = ("syntax-error", "file-not-utf8", "missing-file", "unfinished-todo
 #: A check's catch-all hint -> the specific ones that replace it when confirmed.
 GENERIC = {"shared-dict": ("dict-changed", "send-to-departed")}
 
+#: What a check may propose beside a flood: the hints that are about looping or hanging.
+FLOOD_KIN = ("empty-recv", "flood", "no-exit")
+
 #: At most this many hints per check: the primary one and one that supports it.
 MAX_HINTS = 2
 
@@ -187,7 +190,9 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
         if hint in CONDITIONAL:
             if confirmed[hint]:
                 add(hint, static.get(hint, ""))
-        elif hint not in SOLE_CAUSES:
+        elif hint not in SOLE_CAUSES and (not flooded or hint in FLOOD_KIN):
+            # A program the grader stopped for flooding explains whatever failed after the
+            # stop; a check's other guesses (a missing lock, a missing notice) are not shown.
             add(hint)
     if crashes and "crash" not in hints:
         add("crash", crashes[-1][:200])

@@ -251,6 +251,19 @@ def test_diagnose_shows_a_conditional_hint_only_with_its_evidence():
                for _ in range(5))
 
 
+def test_a_program_stopped_for_flooding_gets_the_flood_and_not_the_checks_guesses():
+    # The room "broke" because the grader stopped the program: no missing lock is implied.
+    hints, _ = diagnose.diagnose(["dict-changed", "send-to-departed", "shared-dict"], "", [],
+                                 True, "")
+    assert hints == ["flood"]
+    hints, _ = diagnose.diagnose(["no-departure-notice", "empty-recv"], "", [], True, "")
+    assert hints == ["empty-recv"]
+    # Evidence still counts: a dict that changed during iteration is named beside the flood.
+    dead = "Traceback (most recent call last):\nRuntimeError: dictionary changed size during iteration\n"
+    hints, _ = diagnose.diagnose(["dict-changed", "shared-dict"], dead, [], True, "")
+    assert hints == ["flood", "dict-changed"]
+
+
 def test_every_process_a_check_started_is_gone_when_the_lab_closes(tmp_path):
     lab = Lab(RunSettings(tmp_path / "c.py", tmp_path / "s.py"), tmp_path)
     program = run_program(tmp_path, "import time\nwhile True: time.sleep(1)\n")

@@ -42,6 +42,30 @@ def static_findings(source, part=None):
     for node in ast.walk(tree):
         if isinstance(node, ast.ExceptHandler) and node.type is None and _on_path(tree, node, part):
             found.setdefault("bare-except", "line %d" % node.lineno)
+    for node in _plain_send_threads(tree):
+        if _on_path(tree, node, part):
+            found.setdefault("plain-send-thread", "line %d" % node.lineno)
+    return found
+
+
+def _plain_send_threads(tree):
+    """Thread(target=...send...) calls that make a plain (non-daemon) thread, as the course
+    framework starts its send threads; none where the file sets a daemon flag anywhere
+    (``.daemon = True``, ``setDaemon``), since that may be this thread's."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (
+                node.attr == "setDaemon" or node.attr == "daemon" and isinstance(node.ctx, ast.Store)):
+            return []
+    found = []
+    for node in ast.walk(tree):
+        if not _is_thread_call(node):
+            continue
+        keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+        target = keywords.get("target")
+        name = getattr(target, "attr", None) or getattr(target, "id", "")
+        daemon = keywords.get("daemon")
+        if "send" in name and not (isinstance(daemon, ast.Constant) and daemon.value):
+            found.append(node)
     return found
 
 
@@ -100,7 +124,8 @@ def exception_lines(stderr):
 
 #: Hints a check may propose only as guesses: each is shown only when this check's own
 #: evidence confirms it (see diagnose).
-CONDITIONAL = ("thread-not-started", "dict-changed", "send-to-departed", "bare-except")
+CONDITIONAL = ("thread-not-started", "dict-changed", "send-to-departed", "bare-except",
+               "plain-send-thread")
 
 #: Hints that explain every other symptom of a check: when one is found it is the only
 #: hint shown (an unfinished TODO makes "no connection was made" noise).
@@ -108,7 +133,7 @@ SOLE_CAUSES = ("syntax-error", "file-not-utf8", "missing-file", "unfinished-todo
                "stuck-at-start", "stdin-unanswered")
 
 #: A check's catch-all hint -> the specific ones that replace it when confirmed.
-GENERIC = {"shared-dict": ("dict-changed", "send-to-departed")}
+GENERIC = {"shared-dict": ("dict-changed", "send-to-departed"), "no-exit": ("plain-send-thread",)}
 
 #: What a check may propose beside a flood: the hints that are about looping or hanging.
 FLOOD_KIN = ("empty-recv", "flood", "no-exit")
@@ -174,6 +199,7 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
         "thread-not-started": "thread-not-started" in static,
         "dict-changed": any("changed size during iteration" in line for line in crashes),
         "send-to-departed": any(SEND_FAILURES.search(line) for line in crashes),
+        "plain-send-thread": "plain-send-thread" in static,
         "bare-except": "bare-except" in static and (
             flooded or any(hint in proposed for hint in ("no-exit", "empty-recv", "flood"))),
     }

@@ -223,6 +223,16 @@ HINTS = {
         "Mistake 10: the program did not end after the chat: a thread is still blocked in "
         "input() or recv(). The receive loop must end on b'' or OSError; call "
         "shutdown(socket.SHUT_RDWR) before close()."),
+    "plain-send-thread": Hint(
+        10,
+        "常见错误10: 聊天结束后程序没有退出: 发送线程 ({detail}) 是普通 (非守护) 线程, 还在 input() 里等键盘, "
+        "进程要等到键盘输入结束才会退出。创建线程时加 daemon=True, 程序就会马上结束。(课程原来的框架就是这样"
+        "启动发送线程的, 所以只扣 \"程序结束\" 这一小项。)",
+        "Mistake 10: the program did not end after the chat: the send thread ({detail}) is a "
+        "plain (non-daemon) thread still waiting in input(), so the process stays until "
+        "keyboard input ends. Create the thread with daemon=True and the program ends at once. "
+        "(The course's original framework starts its send threads this way, which is why only "
+        "the small 'ends' part is lost.)"),
     "send-to-departed": Hint(
         11,
         "常见错误11: 向已经离开的客户端的 (已关闭的) socket 发送, 抛出的异常杀死了转发线程。"

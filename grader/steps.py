@@ -72,19 +72,28 @@ def flooding(program, since):
     return program.flooded or program.output_size() - since > FLOOD_CHARS
 
 
-def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=None, waited=0.0):
+def ends(program, zh, en, hints=("no-exit",), timeout=timeouts.EXIT_BAR, since=None, waited=0.0,
+         chat_over_in=None):
     """Wait until the student's program has ended; otherwise fail (it would hang).
 
     ``since`` is the output size before the event that should end the program: a program
     that printed a flood's worth after it is still printing in a loop, so the empty-recv
     hint goes first. This is judged after the wait, when the flood has had time to show.
     ``waited``: seconds the caller already waited for the exit (the report says the sum).
+    ``chat_over_in``: the lab, when the check has seen the program's own side of the chat
+    end (it reported the end, or closed the connection): a program still alive with every
+    thread blocked then waits in its send thread's input(), the course framework's plain
+    thread, and the hint says so where the source shows one (plain-send-thread).
     """
     status = program.wait_exit(timeout)
     timeout += waited
     looping = program.flooded if since is None else flooding(program, since)
     if looping:
         hints = ["empty-recv"] + [hint for hint in hints if hint != "empty-recv"]
+    elif status is None and chat_over_in is not None:
+        chat_over_in.settle(program)
+        if getattr(program, "settles", False):
+            hints = ["plain-send-thread"] + list(hints)
     if status is None:
         fail(zh, en, expected=say("程序在 %.0f 秒内结束" % timeout,
                                   "the program ends within %.0f s" % timeout),

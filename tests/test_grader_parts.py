@@ -264,6 +264,31 @@ def test_a_program_stopped_for_flooding_gets_the_flood_and_not_the_checks_guesse
     assert hints == ["flood", "dict-changed"]
 
 
+PLAIN_SEND_THREAD = """
+import threading
+class Client:
+    def start(self):
+        threading.Thread(target=self.send_msg).start()
+        threading.Thread(target=self.recv_msg).start()
+"""
+
+
+def test_a_plain_send_thread_in_the_source_is_named_when_the_program_waits_in_it():
+    assert diagnose.static_findings(PLAIN_SEND_THREAD) == {"plain-send-thread": "line 5"}
+    for daemon in ("threading.Thread(target=self.send_msg, daemon=True).start()",
+                   "t = threading.Thread(target=self.send_msg)\n        t.daemon = True\n"
+                   "        t.start()"):
+        source = PLAIN_SEND_THREAD.replace("threading.Thread(target=self.send_msg).start()", daemon)
+        assert "plain-send-thread" not in diagnose.static_findings(source)
+    # Proposed by a check that saw the program otherwise done, it replaces the generic hint;
+    # without a plain send thread in the source, the generic one stands.
+    hints, details = diagnose.diagnose(["plain-send-thread", "no-exit"], "", [], False,
+                                       PLAIN_SEND_THREAD)
+    assert hints == ["plain-send-thread"] and details["plain-send-thread"] == "line 5"
+    hints, _ = diagnose.diagnose(["plain-send-thread", "no-exit"], "", [], False, "")
+    assert hints == ["no-exit"]
+
+
 def test_every_process_a_check_started_is_gone_when_the_lab_closes(tmp_path):
     lab = Lab(RunSettings(tmp_path / "c.py", tmp_path / "s.py"), tmp_path)
     program = run_program(tmp_path, "import time\nwhile True: time.sleep(1)\n")

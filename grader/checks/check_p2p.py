@@ -96,7 +96,8 @@ def check_p2p_q_ends_chat(lab):
                  got=trimmed(server.process.stdout.text_since(mark)[0]), hints=["p2p-leave-notice"])
     with lab.part("ends"):
         ends(server, zh="客户端退出后, 你的服务器没有结束。",
-             en="After the client left, your server did not end.")
+             en="After the client left, your server did not end.",
+             chat_over_in=lab if lab.part_results.get("closes", True) is None else None)
 
 
 @pytest.mark.check(points=5, short=("客户端直接断开: 正常停下", "client gone without q: clean stop"),
@@ -120,6 +121,6 @@ def check_p2p_abrupt_disconnect(lab):
                  expected=say("没有 Traceback", "no traceback"), got=trimmed(server.stderr[-400:]),
                  hints=["crash"])
     with lab.part("ends"):
-        ends(server, zh="客户端断开后, 你的服务器没有结束。",
+        ends(server, zh="客户端断开后, 你的服务器没有结束。", chat_over_in=lab,
              en="After the client disconnected, your server did not end.",
              since=before, timeout=0.0, waited=timeouts.EXIT_BAR)

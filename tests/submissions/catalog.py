@@ -195,14 +195,14 @@ VARIANTS = [
         slug="client-no-exit", file="client", mistake=10,
         bug="the send thread is started without daemon=True, so it keeps the process alive in "
             "input() after the server has closed",
-        expect_fail=["client_server_closes_first"], expect_hint="no-exit",
+        expect_fail=["client_server_closes_first"], expect_hint="plain-send-thread",
         why="when the server closes first the recv thread prints 聊天已结束 and ends, but the "
             "non-daemon send thread waits in input() for good: the process does not end within "
             "2 s (no flood). q passes, since the send loop itself breaks on q."),
     Variant(
         slug="p2p-no-exit", file="server", mistake=10,
         bug="start_p2p_listen starts p2p_send_msg without daemon=True",
-        expect_fail=["p2p_q_ends_chat", "p2p_abrupt_disconnect"], expect_hint="no-exit",
+        expect_fail=["p2p_q_ends_chat", "p2p_abrupt_disconnect"], expect_hint="plain-send-thread",
         why="on q (or an abrupt close) the notice is printed and the client sees EOF, but the "
             "non-daemon send thread stays in input(), so the process never ends. If the grader "
             "closed the server's stdin, input() would hit EOF and this would pass."),

@@ -282,16 +282,18 @@ SCORED = [
         bug="the framework's plain start: threading.Thread(target=self.send_msg).start() (not "
             "daemon) and `Client().start_connection()` instead of run_until_chat_ends (no "
             "os._exit)",
-        scores={"client_server_closes_first": 5}, expect_hint="no-exit",
+        scores={"client_server_closes_first": 5}, expect_hint="plain-send-thread",
         why="on q: q sent, shutdown+close, 聊天已结束, exit 0 at once (both threads end). When the "
             "server closes: 聊天已结束 at once, no flood, but the process waits in input() until "
             "its stdin is closed, then exits 0. A framework fact the student cannot change, and a "
-            "TA takes little for it: the 'ends' part, 1 of 6 points, with the no-exit hint."),
+            "TA takes little for it: the 'ends' part, 1 of 6 points, with a hint that says so "
+            "(plain-send-thread: every thread blocked, a plain send thread in the source)."),
     Scored(
         slug="fw-p2p-non-daemon-input", file="server", mistake=10,
         bug="the framework's plain start for p2p: p2p_send_msg thread not daemon, and `Server()` "
             "instead of run_until_chat_ends",
-        scores={"p2p_q_ends_chat": 6, "p2p_abrupt_disconnect": 4}, expect_hint="no-exit",
+        scores={"p2p_q_ends_chat": 6, "p2p_abrupt_disconnect": 4},
+        expect_hint="plain-send-thread",
         why="on q (or an abrupt close) the server prints \"<addr>已退出聊天\" and shuts down and "
             "closes the connection (the client sees EOF), then waits in input() until stdin is "
             "closed, and exits 0. Hub is unchanged (its accept loop runs in the main thread). "

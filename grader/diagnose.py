@@ -130,7 +130,7 @@ CONDITIONAL = ("thread-not-started", "dict-changed", "send-to-departed", "bare-e
 #: Hints that explain every other symptom of a check: when one is found it is the only
 #: hint shown (an unfinished TODO makes "no connection was made" noise).
 SOLE_CAUSES = ("syntax-error", "file-not-utf8", "missing-file", "unfinished-todo", "network-refused",
-               "stuck-at-start", "stdin-unanswered")
+               "stuck-at-start", "stdin-unanswered", "stdout-not-utf8")
 
 #: A check's catch-all hint -> the specific ones that replace it when confirmed.
 GENERIC = {"shared-dict": ("dict-changed", "send-to-departed"), "no-exit": ("plain-send-thread",)}
@@ -184,7 +184,8 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
     if refused:
         add("network-refused", "%s %s:%s" % (refused[0].get("op"), refused[0].get("host"),
                                              refused[0].get("port")))
-    for sole in ("stuck-at-start", "stdin-unanswered", "syntax-error", "file-not-utf8", "missing-file"):
+    for sole in ("stdout-not-utf8", "stuck-at-start", "stdin-unanswered", "syntax-error",
+                 "file-not-utf8", "missing-file"):
         if sole in proposed:
             add(sole)
     if any(hint in SOLE_CAUSES for hint in hints):

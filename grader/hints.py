@@ -30,6 +30,22 @@ HINTS = {
         "The file is not saved as UTF-8 (GBK most likely, \"ANSI\" in Notepad), so Python cannot "
         "run it: {detail}. Save it as UTF-8 in your editor (VS Code: the encoding in the status "
         "bar → Save with Encoding → UTF-8; Notepad: Save As → Encoding UTF-8)."),
+    "stdout-not-utf8": Hint(
+        0,
+        "你的程序把输出设成了 {detail} 编码, 评分程序 (以及 macOS/Linux 的终端) 读的是 UTF-8, 所以认不出你打印的"
+        "提示语。去掉改 sys.stdout 编码的那一行; 要在 Windows 控制台里正常显示中文, 用 "
+        "sys.stdout.reconfigure(errors='replace') 或者在运行前设置 PYTHONIOENCODING=utf-8。",
+        "Your program sets its output to {detail}; the grader (and macOS/Linux terminals) read "
+        "UTF-8, so the prompts you print are not recognised. Remove the line that changes "
+        "sys.stdout's encoding; for Chinese on a Windows console, use "
+        "sys.stdout.reconfigure(errors='replace') or set PYTHONIOENCODING=utf-8 before running."),
+    "stdin-not-utf8": Hint(
+        0,
+        "你输入的中文到达时变成了乱码: 你的程序用 {detail} 解码键盘输入, 而输入是 UTF-8 (评分程序、"
+        "macOS/Linux 的终端都是)。去掉改 sys.stdin 编码的那一行, 直接用 input()。",
+        "The Chinese you typed arrived garbled: your program decodes the keyboard as {detail}, "
+        "but the input is UTF-8 (from the grader, and from macOS/Linux terminals). Remove the "
+        "line that changes sys.stdin's encoding and use input() as it is."),
     "unfinished-todo": Hint(
         0,
         "还有TODO没有完成: {detail}。完成这个TODO, 并删掉它下面的 raise NotImplementedError 那一行。",

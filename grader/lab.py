@@ -32,7 +32,7 @@ from classroom.hub_server import HubServer
 from . import _sandbox, prompts, timeouts
 from .classroom_adapter import ClassroomServer
 from .findings import STUDENT_FAILURES, Finding, say
-from .matching import address_pattern
+from .matching import address_pattern, stream_set_to_gbk
 from .peers import LOOPBACK, Listener, Peer, Ports, drain, trimmed
 from .process import WaitTimeout
 from .results import GraderError
@@ -312,7 +312,12 @@ class Lab:
     def _start_failed(self, program, mode, zh, en, expected=""):
         """Raise the finding for a program that never got to the point a check needed."""
         hints, details = ["not-connected"], {}
-        if program.running:
+        garbled = _gbk_output(program)
+        if garbled:
+            # What it printed is not UTF-8, and its source says why: no prompt can be seen.
+            hints = ["stdout-not-utf8"]
+            details["stdout-not-utf8"] = garbled
+        elif program.running:
             last = (program.stdout.strip().splitlines() or [""])[-1]
             if last and not prompts.find_prompts(last):
                 # It printed something we did not recognise and waits: likely a question.
@@ -348,6 +353,18 @@ class Lab:
             listener.close()
         for server in self.servers:
             server.stop()
+
+
+def _gbk_output(program):
+    """The GBK-family encoding a program that printed undecodable bytes set on its stdout
+    in its source, or ''. (The declaration is ASCII, so any reading of the file finds it.)"""
+    if "\ufffd" not in program.stdout:
+        return ""
+    try:
+        source = Path(program.path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return stream_set_to_gbk(source, "stdout")
 
 
 def _settle(pid):

@@ -59,3 +59,33 @@ def newline_sent(read, lines):
             if (line + ending).encode("utf-8") in read:
                 return repr(line + ending)
     return ""
+
+
+#: The encodings a Chinese Windows console uses, which students set on their streams.
+GBK_FAMILY = ("gbk", "gb2312", "gb18030", "cp936")
+_STREAM_ENCODING = r"%s[^\n]{0,100}?encoding\s*=\s*['\"](%s)['\"]"
+
+
+def stream_set_to_gbk(source, stream):
+    """The GBK-family encoding ``source`` gives ``stream`` ("stdout", "stdin") on one line
+    (``io.TextIOWrapper(sys.stdout.buffer, encoding='gbk')``, ``sys.stdin.reconfigure(
+    encoding='gb2312')``), or ``''``."""
+    found = re.search(_STREAM_ENCODING % (re.escape(stream), "|".join(GBK_FAMILY)), source,
+                      re.IGNORECASE)
+    return found.group(1) if found else ""
+
+
+def misread_as(line, read, encodings=GBK_FAMILY):
+    """The encoding in ``encodings`` whose misreading of ``line``'s UTF-8 bytes (sent on as
+    UTF-8) is in ``read`` (bytes), or ``''``: a program that decodes UTF-8 keyboard input
+    as GBK sends 浣犲ソ for 你好."""
+    data = line.encode("utf-8")
+    for encoding in encodings:
+        for errors in ("strict", "replace"):
+            try:
+                garbled = data.decode(encoding, errors)
+            except UnicodeDecodeError:
+                continue
+            if garbled != line and garbled.encode("utf-8") in read:
+                return encoding
+    return ""

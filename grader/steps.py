@@ -9,6 +9,7 @@ report reads in one.
 from . import timeouts
 from .findings import fail, say
 from .lab import FLOOD_CHARS
+from .matching import misread_as
 from .peers import drain, trimmed
 from .process import WaitTimeout
 
@@ -31,18 +32,22 @@ def client_with_peer(lab):
     return client, lab.client_accepted(client, listener)
 
 
-def peer_gets(peer, text, zh, en, hints, timeout=timeouts.CHECK):
-    """Wait until ``peer`` has received ``text``; otherwise fail with what it did get."""
+def peer_gets(peer, text, zh, en, hints, timeout=timeouts.CHECK, typed=False):
+    """Wait until ``peer`` has received ``text``; otherwise fail with what it did get.
+    ``typed``: the text was typed on the student's program, so arriving as UTF-8 misread
+    as GBK means its keyboard input is decoded so (stdin-not-utf8)."""
     try:
         peer.wait_for(text, timeout=timeout)
     except WaitTimeout:
         got = trimmed(peer.received)
+        misread = misread_as(text, peer.received) if typed else ""
         fail(zh, en, expected=say("%s 收到 %r" % (peer.name, text),
                                   "%s receives %r" % (peer.name, text)),
              got=say("%s 收到了 %s%s" % (peer.name, got, ", 然后连接被关闭了" if peer.eof else ""),
                      "%s received %s%s" % (peer.name, got, " and then the connection was closed"
                                            if peer.eof else "")),
-             hints=hints)
+             hints=["stdin-not-utf8"] if misread else hints,
+             details={"stdin-not-utf8": misread} if misread else None)
 
 
 def peer_sees_end(peer, zh, en, hints, timeout=timeouts.EXIT_BAR):

@@ -3,8 +3,8 @@ announcing a departure. Pure functions over strings, tested in memory."""
 
 import pytest
 
-from grader.matching import (END_WORDS, address_pattern, departure_notice, newline_sent,
-                             relay_of, told_on_stderr)
+from grader.matching import (END_WORDS, address_pattern, departure_notice, misread_as,
+                             newline_sent, relay_of, stream_set_to_gbk, told_on_stderr)
 
 ADDRESS = ("127.0.0.1", 51234)
 
@@ -115,3 +115,19 @@ def test_a_line_sent_with_a_newline_after_it_is_named():
     assert newline_sent(b"hello\nsecond line\n", lines) == "'hello\\n'"
     assert newline_sent(b"hellosecond line\r\n", lines) == "'second line\\r\\n'"
     assert newline_sent("你好\n".encode("utf-8"), ("你好",)) == "'你好\\n'"
+
+
+def test_keyboard_input_misread_as_gbk_is_told_from_the_garbled_bytes():
+    garbled = "你在吗".encode("utf-8").decode("gbk", "replace").encode("utf-8")
+    assert misread_as("你在吗", b"said: " + garbled) == "gbk"
+    assert misread_as("你在吗", "said: 你在吗".encode("utf-8")) == ""     # intact
+    assert misread_as("hello", b"hello") == ""                            # ASCII cannot tell
+    assert misread_as("你在吗", b"something else") == ""
+
+
+def test_a_stream_set_to_gbk_in_the_source_is_found():
+    source = "sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding='GBK')\n"
+    assert stream_set_to_gbk(source, "stdout") == "GBK"
+    assert stream_set_to_gbk(source, "stdin") == ""
+    assert stream_set_to_gbk("sys.stdin.reconfigure(encoding=\"gb2312\")", "stdin") == "gb2312"
+    assert stream_set_to_gbk("sys.stdout.reconfigure(encoding='utf-8')", "stdout") == ""

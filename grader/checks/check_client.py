@@ -11,7 +11,7 @@ import pytest
 
 from grader import timeouts
 from grader.findings import fail, say
-from grader.matching import END_WORDS, newline_sent, told_on_stderr
+from grader.matching import END_WORDS, misread_as, newline_sent, told_on_stderr
 from grader.peers import trimmed
 from grader.process import WaitTimeout, has_traceback
 from grader.scoring import Part
@@ -25,11 +25,15 @@ def typed_reaches(lab, client, echo, line, zh, en, hints):
     stopped (or left) after a line holding a q inside words took it for quitting."""
     lab.type(client, line)
     if not echo.wait_read(line):
-        read = trimmed(b"".join(echo.read.values()))
+        data = b"".join(echo.read.values())
+        read = trimmed(data)
         stopped = not client.running or echo.left
         quit_ = ["q-inside-text"] if stopped and any("q" in typed for typed in client.typed) else []
+        misread = misread_as(line, data)
+        details = {"stdin-not-utf8": misread} if misread else None
         fail(zh, en, expected=say("回声服务器读到 %r" % line, "the echo server reads %r" % line),
-             got=say("它读到的是 %s" % read, "it read %s" % read), hints=quit_ or list(hints))
+             got=say("它读到的是 %s" % read, "it read %s" % read),
+             hints=["stdin-not-utf8"] if misread else quit_ or list(hints), details=details)
 
 
 @pytest.mark.check(points=7, short=("发出输入的每一行", "sends every line typed"),
@@ -92,7 +96,7 @@ def check_client_in_hub(lab):
         peer_gets(other, "大家好, I am the student",
                   zh="聊天室里的另一个客户端没有收到你输入的消息。",
                   en="The other client in the room did not get the message you typed.",
-                  hints=["nothing-sent"])
+                  hints=["nothing-sent"], typed=True)
     with lab.part("receives"):
         send_and_printed(lab, other, client, "hi from the other client",
                          zh="另一个客户端的消息没有在你的客户端上打印出来。",

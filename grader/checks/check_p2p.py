@@ -63,13 +63,14 @@ def check_p2p_sends_typed_lines(lab):
     with lab.part("first_line"):
         lab.type(server, "来自服务器的问候")
         peer_gets(client, "来自服务器的问候", zh="你在服务器上输入的一行没有发到客户端。",
-                  en="The line typed on your server never reached the client.", hints=["nothing-sent"])
+                  en="The line typed on your server never reached the client.", hints=["nothing-sent"],
+                  typed=True)
     with lab.part("more_lines"):
         for line in MORE_LINES:
             lab.type(server, line)
             peer_gets(client, line, zh="第一行之后, 你在服务器上输入的行没有全部发到客户端。",
                       en="After the first line, not every line typed on your server reached the "
-                         "client.", hints=["only-first"])
+                         "client.", hints=["only-first"], typed=True)
 
 
 @pytest.mark.check(points=7, short=("收到 q: 关闭、提示、结束", "q: closes, announces, ends"),

@@ -240,6 +240,23 @@ VARIANTS = [
         why="ModuleNotFoundError: No module named 'chat_utils' at import, before any prompt; "
             "exit 1 with a traceback."),
     Variant(
+        slug="client-stdout-gbk", file="client", mistake=None,
+        bug="sys.stdout re-wrapped as GBK at the top (io.TextIOWrapper(sys.stdout.buffer, "
+            "encoding='gbk', errors='replace', line_buffering=True)), for a Chinese Windows console",
+        expect_fail=list(CLIENT_CHECKS), expect_hint="stdout-not-utf8",
+        why="every prompt comes out as GBK bytes, which are not UTF-8: the grader sees no "
+            "prompt it knows and cannot answer any, so nothing connects. The hint names the "
+            "encoding set in the source, instead of 'keep the prompts', which were kept."),
+    Variant(
+        slug="client-stdin-gbk", file="client", mistake=None,
+        bug="sys.stdin re-wrapped as GBK at the top (io.TextIOWrapper(sys.stdin.buffer, "
+            "encoding='gbk', errors='replace'))",
+        expect_fail=["client_sends_typed_line", "client_in_hub", "client_chinese"],
+        expect_hint="stdin-not-utf8",
+        why="ASCII lines go out intact, but typed Chinese, UTF-8 from the grader as from any "
+            "macOS or Linux terminal, is decoded as GBK: 你在吗 arrives as 浣犲湪鍚�. The hint says "
+            "so from the garbled bytes, instead of 'nothing was sent'."),
+    Variant(
         slug="client-never-reads-stdin", file="client", mistake=None,
         bug="set_ip_port returns a hard-coded ('127.0.0.1', 1) and send_msg sends a fixed test "
             "line every second instead of reading the keyboard",

@@ -242,7 +242,7 @@ def _decode_into(capture, decoder, data):
 def _pump(stream, capture, limit=None, on_flood=None, sentinel=None, on_sentinel=None):
     """Reader thread body: bytes from a pipe -> decoded text in a capture, until EOF.
 
-    Once more than ``limit`` characters have come, ``on_flood()`` is called (once). With a
+    Once more than ``limit()`` characters have come, ``on_flood()`` is called (once). With a
     ``sentinel``, each one is taken out of the bytes and ``on_sentinel()`` called where it
     was (by default: recorded as a read request of the capture).
     """
@@ -263,7 +263,7 @@ def _pump(stream, capture, limit=None, on_flood=None, sentinel=None, on_sentinel
                     if index:
                         on_sentinel()
                     _decode_into(capture, decoder, piece)
-            if limit is not None and capture.total_chars > limit and on_flood is not None:
+            if limit is not None and on_flood is not None and capture.total_chars > limit():
                 on_flood()
                 on_flood = None
         _decode_into(capture, decoder, held)  # the start of a sentinel that never came
@@ -338,6 +338,8 @@ class ChildProcess:
             self.args.insert(2, str(launcher))
         self._program_index = 3 if launcher is not None else 2
         self.flooded = None  # name of the stream that flooded
+        self._flood_limit = flood_limit
+        self._more_output = None  # allow_output's callable: characters allowed beyond the limit
         self.started_at = time.monotonic()
         environment = child_env(env)
         self.signals_reads = environment.get(STDIN_SIGNAL_ENV) == "1"
@@ -358,7 +360,8 @@ class ChildProcess:
         on_sentinel = {"stdout": None, "stderr": self._on_launch}
         self._readers = [
             threading.Thread(target=_pump, daemon=True, args=(
-                getattr(self.proc, name), getattr(self, name), flood_limit,
+                getattr(self.proc, name), getattr(self, name),
+                None if flood_limit is None else self._output_limit,
                 lambda name=name: self._flood(name), sentinels[name], on_sentinel[name]))
             for name in ("stdout", "stderr")]
         for reader in self._readers:
@@ -369,6 +372,16 @@ class ChildProcess:
         """What was run, as a person would type it: ``chat_client.py``, ``-m classroom.hub_server``."""
         index = self._program_index
         return " ".join([os.path.basename(self.args[index])] + self.args[index + 1:])
+
+    def allow_output(self, more):
+        """Let the program print ``more()`` characters beyond the flood limit on each stream,
+        ``more`` being asked afresh as output comes: for output a check makes the program
+        rightly produce in proportion to what it sends it (a room logging each relay)."""
+        self._more_output = more
+
+    def _output_limit(self):
+        more = self._more_output
+        return self._flood_limit + (more() if more is not None else 0)
 
     def _flood(self, stream):
         self.flooded = stream

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from grader import diagnose
+from grader import diagnose, timeouts
 from grader.lab import Lab
 from grader.student import StudentProgram
 from grader.settings import RunSettings
@@ -304,3 +304,24 @@ def test_timed_lines_carry_the_arrival_time_of_their_chunk():
     lines = capture.timed_lines()
     assert [line for _, line in lines] == ["one", "two", "three"]
     assert lines[0][0] == lines[1][0] <= lines[2][0]
+
+
+#: Prints 300 KB once told to go (a line on stdin), so that the limit is set before.
+PRINTS_300_KB = ("import sys\nsys.stdin.readline()\n"
+                 "for _ in range(300):\n    sys.stdout.write('x' * 1000 + '\\n')\n")
+
+
+@pytest.mark.parametrize("allowed, flooded", [(None, "stdout"), (400 * 1000, None)])
+def test_output_a_check_allows_is_not_a_flood_but_more_than_that_is(tmp_path, allowed, flooded):
+    """Past its flood limit a program is stopped, unless the check allowed that much more
+    (allow_output: output in proportion to the traffic the check sends it)."""
+    program = tmp_path / "prints.py"
+    program.write_text(PRINTS_300_KB)
+    with process.ChildProcess([program], flood_limit=100 * 1000) as child:
+        if allowed is not None:
+            child.allow_output(lambda: allowed)
+        child.write_line("go")
+        child.wait_exit(timeouts.EXIT)
+        child.drain()
+        assert child.flooded == flooded
+        assert (child.stdout.total_chars == 300 * 1001) is (flooded is None)

@@ -115,6 +115,15 @@ SCORED = [
             "check's behaviour depends on it, so a TA takes nothing and says so: the note "
             "sends-newline, which costs no points."),
     Scored(
+        slug="ok-hub-logs-every-relay", file="server", mistake=None,
+        bug="hub_broadcast prints '转发给 <addr>: <text>' on the server console for each recipient",
+        scores={}, expect_hint=None,
+        why="a debugging print in the relay loop: in join-while-talking (two talkers, 1,000-byte "
+            "messages, up to ~35 in the room) it prints some 30 MB. The 4 MiB flood limit "
+            "stopped it and the check failed (0/3) although every relay was right; output in "
+            "proportion to the talk is now allowed there, and a loop printing without input "
+            "is still stopped."),
+    Scored(
         slug="ok-address-in-words", file="server", mistake=None,
         bug="the connection announcements (p2p and hub) print the address in words: "
             "'客户端IP: 127.0.0.1 端口: 51140 已成功连接!'; messages, relays and notices keep str(addr)",

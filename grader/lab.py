@@ -234,22 +234,23 @@ class Lab:
         for _ in range(JOIN_ATTEMPTS):
             # The room has finished with what came before (a relay still walking its dict).
             self.settle(server)
-            mark = server.output_mark()
+            marks = (server.output_mark(), server.error_mark())
             peer = self.connect(server, name, filler=filler)
-            if self.wait_taken_in(server, peer, mark):
+            if self.wait_taken_in(server, peer, marks):
                 return peer
             self.note(say("%s 的连接在服务器接收它之前被重置, 重新连接" % name,
                           "%s's connection was reset before the server took it in; connecting "
                           "again" % name))
         return peer
 
-    def wait_taken_in(self, server, peer, mark):
-        """Wait until ``server`` announced ``peer`` (False if the peer's connection ended
-        first), then until the server's threads are all blocked again."""
+    def wait_taken_in(self, server, peer, marks):
+        """Wait until ``server`` announced ``peer`` on its console, after ``marks`` (stdout,
+        stderr) (False if the peer's connection ended first), then until the server's
+        threads are all blocked again."""
         pattern = address_pattern(peer.address)
         deadline = time.monotonic() + (timeouts.RELAY if server.announces else 0.0)
         while True:
-            if server.wait_output(pattern, timeout=START_SLICE, since=mark):
+            if server.wait_said(pattern, timeout=START_SLICE, since=marks):
                 break
             drain([peer])
             if peer.eof:

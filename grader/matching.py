@@ -9,10 +9,14 @@ import re
 
 #: Words that say "the chat is over" / "someone left", in the lab's Chinese or in English
 #: (the original framework's variants included: 已下线, 离开了聊天室, 服务器已断开连接; students
-#: also write 已离线, 掉线了, 断线, 连接已中断, 聊天终止, "connection lost", "chat is over").
-END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|离线|掉线|断线|中断|终止|"
-                       r"(?i:\b(?:end|ended|closed|disconnected|left|quit|exit|offline|lost|"
-                       r"terminated|over)\b)")
+#: also write 已离线, 掉线了, 断线, 连接已中断, 聊天终止, 已经走了, 退场, 失去连接, "connection
+#: lost", "chat is over", "exited the room", "logged out"). Not 再见 or "bye": the grader's
+#: own messages say them.
+END_WORDS = re.compile(r"结束|断开|关闭|退出|离开|下线|离线|掉线|断线|中断|终止|走了|退场|离场|"
+                       r"登出|失去连接|失联|"
+                       r"(?i:\b(?:end|ended|closed|disconnected|disconnects|left|leaves|quit|"
+                       r"quits|quitted|exit|exits|exited|offline|lost|terminated|over|"
+                       r"logged (?:out|off))\b)")
 
 
 def address_pattern(address):
@@ -25,9 +29,15 @@ def address_pattern(address):
 
 
 def relay_of(address, text):
-    """A regex for a relay of ``text`` from ``address``: the address, a few characters of
-    separator (`` : ``, a full-width ``：``), then the text."""
-    return re.compile(r"%s[^\n]{0,8}?%s" % (address_pattern(address).pattern, re.escape(text)))
+    """A regex for a relay of ``text`` from ``address``: the address, then on the same line
+    at most RELAY_GAP characters (`` : ``, a full-width ``：``, a time stamp such as
+    `` [06:54:53]: ``) holding no other address, then the text."""
+    return re.compile(r"%s(?:(?!%s)[^\n]){0,%d}?%s" % (
+        address_pattern(address).pattern, re.escape(address[0]), RELAY_GAP, re.escape(text)))
+
+
+#: Characters a relay may put between its sender's address and the text.
+RELAY_GAP = 24
 
 
 def departure_notice(address):

@@ -85,7 +85,9 @@ class Capture:
     :meth:`read_requests_since` hands a waiter the new ones.
     """
 
-    def __init__(self, limit=CAPTURE_LIMIT):
+    def __init__(self, limit=CAPTURE_LIMIT, changed=None):
+        """``changed``: the condition to notify on new text (a process's two streams share
+        one, so that a wait can watch both)."""
         self._half = limit // 2
         self._head = []
         self._head_len = 0
@@ -94,7 +96,7 @@ class Capture:
         self._tail_len = 0
         self.total_chars = 0
         self.closed = False
-        self.changed = threading.Condition()
+        self.changed = changed if changed is not None else threading.Condition()
         # When text arrived: (position of its first character, time.monotonic()), one per
         # chunk read (a chunk is what the program printed at about the same moment).
         self._stamps = collections.deque(maxlen=STAMPS_KEPT)
@@ -350,8 +352,9 @@ class ChildProcess:
         # Windows: the tree in a job object, so a grandchild whose parent exited is killed
         # too, and everything ends if the grader is killed (None elsewhere).
         self._job = _winjob.contain(self.proc)
-        self.stdout = Capture()
-        self.stderr = Capture()
+        either = threading.Condition()   # new text on stdout or stderr (wait_either)
+        self.stdout = Capture(changed=either)
+        self.stderr = Capture(changed=either)
         #: When the launcher said the program's own code starts (monotonic time; None until
         #: then, and always without the launcher's signals).
         self.launched_at = None
@@ -434,6 +437,19 @@ class ChildProcess:
                         getattr(pattern, "pattern", pattern), stream, self.name, why,
                         self.describe()))
                 capture.changed.wait(left)
+
+    def wait_either(self, found, timeout):
+        """Wait until ``found()`` is true (it reads the streams' text itself), both streams
+        have ended, or ``timeout``; returns the last ``found()``."""
+        deadline = time.monotonic() + timeout
+        with self.stdout.changed:      # the condition both streams notify
+            while True:
+                if found():
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.stdout.closed and self.stderr.closed):
+                    return found()
+                self.stdout.changed.wait(left)
 
     def _on_launch(self):
         with self.stderr.changed:

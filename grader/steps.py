@@ -71,6 +71,18 @@ def printed(program, text, zh, en, hints, timeout=timeouts.CHECK, since=0):
              got=say("stdout 的结尾是 %s" % tail, "stdout ends with %s" % tail), hints=hints)
 
 
+def said(program, pattern, zh, en, hints, timeout=timeouts.CHECK, since=(0, 0)):
+    """``printed``, where the text may also be on stderr (outside a traceback): for the
+    notices a server prints to its console, which the user reads whichever stream they
+    are on (``print(..., file=sys.stderr)``, ``logging``). ``since``: ``(output_mark(),
+    error_mark())``."""
+    if not program.wait_said(pattern, timeout, since=since):
+        shown = getattr(pattern, "pattern", pattern)
+        tail = trimmed(program.stdout[-600:], 300)
+        fail(zh, en, expected=say("控制台上出现 %r" % (shown,), "the console shows %r" % (shown,)),
+             got=say("stdout 的结尾是 %s" % tail, "stdout ends with %s" % tail), hints=hints)
+
+
 def flooding(program, since):
     """True if the program was stopped for a flood, or printed more than a flood's worth
     since output size ``since``."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import prompts, timeouts
 from .peers import LOOPBACK
+from .matching import told_on_stderr
 from .process import ChildProcess, WaitTimeout, has_traceback
 from .prompts import EXPECTED_PROMPTS
 from .settings import RunSettings, launcher_env
@@ -128,6 +129,22 @@ class StudentProgram:
             return True
         except WaitTimeout:
             return False
+
+    def error_mark(self):
+        """A position in stderr, for ``wait_said``."""
+        return self.process.stderr.total_chars
+
+    def wait_said(self, pattern, timeout=timeouts.CHECK, since=(0, 0)):
+        """True once ``pattern`` (a compiled regex) appeared after ``since`` (``output_mark()``,
+        ``error_mark()``) on stdout, or on stderr outside a traceback: the user reads both on
+        the same console, and a notice may be printed to either, or logged."""
+        out, err = since
+        process = self.process
+
+        def found():
+            return bool(pattern.search(process.stdout.text_since(out)[0]) or pattern.search(
+                told_on_stderr(process.stderr.text_since(err)[0])))
+        return process.wait_either(found, timeout)
 
     def wait_exit(self, timeout=timeouts.EXIT_BAR):
         """The exit status once the program ended, or None if it still runs at the deadline."""

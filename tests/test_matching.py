@@ -34,6 +34,7 @@ def test_another_address_is_not_taken_for_it(printed):
     "('127.0.0.1', 51234) : hello there",
     "('127.0.0.1', 51234)：hello there",    # a full-width colon
     "('127.0.0.1', 51234)说: hello there",
+    "('127.0.0.1', 51234) [06:54:53]: hello there",   # a time stamp between
 ])
 def test_a_relay_names_its_sender_then_the_text(received):
     assert relay_of(ADDRESS, "hello there").search(received)
@@ -44,6 +45,7 @@ def test_a_relay_names_its_sender_then_the_text(received):
     "('127.0.0.1', 40000) : hello there",             # the wrong sender (the recipient)
     "('127.0.0.1', 51234) said, long ago and far away: hello there",  # not its prefix
     "('127.0.0.1', 51234) : hello\nthere",
+    "127.0.0.1:51234 hi 127.0.0.1:40000 hello there",   # another sender's relay after it
 ])
 def test_a_relay_without_its_sender_is_not_one(received):
     assert not relay_of(ADDRESS, "hello there").search(received)
@@ -86,6 +88,9 @@ def test_what_is_not_that_address_leaving(text):
     ("与服务器的连接已中断, 聊天终止", True), ("Connection lost", True), ("The chat is over.", True),
     ("Connection terminated", True), ("断线了", True),
     ("overall fine", False), ("a lost-and-found", True), ("moreover", False),
+    ("A exited the chat", True), ("她已经走了", True), ("logged out", True), ("退场", True),
+    ("the server says goodbye", False), ("hello, see you soon", False),   # the grader's own
+    ("third line #3, 再见", False),
 ])
 def test_end_words_are_whole_words(text, ends):
     assert bool(END_WORDS.search(text)) is ends

@@ -251,7 +251,7 @@ def check_hub_join_while_talking(lab):
     joiners = []
     for step in range(JOINERS // BURST):
         talker.wait_sent((step + 1) * TALK_STEP)
-        mark = server.output_mark()
+        mark = (server.output_mark(), server.error_mark())
         batch = connect_at_once(lab, server, ["N%d" % (step * BURST + i) for i in range(BURST)])
         # The batch joined at once; the leave below comes once the room has announced it,
         # so what a leave does to the room does not depend on how fast the hub accepts.
@@ -295,14 +295,15 @@ def check_hub_join_while_talking(lab):
              got=str(missing).split("\n")[0], hints=["dict-changed", "send-to-departed", "shared-dict"])
 
 
-def announced(server, peers, mark):
+def announced(server, peers, marks):
     """Wait (at most RELAY in all) until the server printed every peer's address after
-    ``mark``; a server that does not announce joins is not waited for again."""
+    ``marks`` (stdout, stderr); a server that does not announce joins is not waited for
+    again."""
     deadline = time.monotonic() + timeouts.RELAY
     for peer in peers:
         left = deadline - time.monotonic()
-        if not server.announces or left <= 0 or not server.wait_output(
-                address_pattern(peer.address), timeout=left, since=mark):
+        if not server.announces or left <= 0 or not server.wait_said(
+                address_pattern(peer.address), timeout=left, since=marks):
             server.announces = False
             return
 

@@ -41,7 +41,7 @@ def check_hub_room_full(lab):
             a.wait_for_eof(timeout=timeouts.RELAY)  # the room has let A go
         except WaitTimeout:
             pass  # judged by the departure checks; here only the free place counts
-        mark = server.output_mark()
+        mark = (server.output_mark(), server.error_mark())
         d = lab.connect(server, "D")
         lab.wait_taken_in(server, d, mark)
         # Let in means not turned away: a refusal comes at once, so a short wait tells.

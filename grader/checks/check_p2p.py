@@ -10,8 +10,8 @@ from grader.peers import trimmed
 from grader.process import has_traceback
 from grader.scoring import Part
 from grader.steps import (
-    MORE_LINES, ends, no_flood, peer_gets, peer_sees_end, printed, quits_on,
-    send_and_printed, warm_up)
+    MORE_LINES, ends, no_flood, peer_gets, peer_sees_end, quits_on, said, send_and_printed,
+    warm_up)
 
 
 def p2p_server_with_client(lab):
@@ -24,10 +24,10 @@ def p2p_server_with_client(lab):
 def check_p2p_announces_client(lab):
     """In p2p mode, does your server accept a client and print its address?"""
     server, client = p2p_server_with_client(lab)
-    printed(server, address_pattern(client.address),
-            zh="客户端连上后, 服务器没有打印它的地址 %s。" % client.addr,
-            en="After the client connected, your server did not print its address %s." % client.addr,
-            hints=["no-announce"])
+    said(server, address_pattern(client.address),
+         zh="客户端连上后, 服务器没有打印它的地址 %s。" % client.addr,
+         en="After the client connected, your server did not print its address %s." % client.addr,
+         hints=["no-announce"])
 
 
 @pytest.mark.check(points=6, short=("打印客户端的每一条消息", "prints every message of the client"),
@@ -82,7 +82,7 @@ def check_p2p_q_ends_chat(lab):
     """When the client sends q, does your server close the connection, announce it and end?"""
     server, client = p2p_server_with_client(lab)
     warm_up(lab, client, server, "hello, see you soon")
-    mark = server.output_mark()
+    mark, err_mark = server.output_mark(), server.error_mark()
     lab.send(client, "q")
     with lab.part("closes"):
         peer_sees_end(client, zh="客户端发来 q 后, 服务器没有关闭连接。",
@@ -90,7 +90,7 @@ def check_p2p_q_ends_chat(lab):
                       hints=["no-exit"])
     with lab.part("announces"):
         # A notice says the client left; the q printed as an ordinary message is not one.
-        if not server.wait_output(END_WORDS, since=mark):
+        if not server.wait_said(END_WORDS, since=(mark, err_mark)):
             fail("客户端退出时, 服务器没有打印提示 (例如 ...已退出聊天)。",
                  "When the client left, your server printed no notice (such as ...已退出聊天).",
                  expected=say("一行说客户端离开了的话", "a line saying the client left"),

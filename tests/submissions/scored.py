@@ -124,6 +124,23 @@ SCORED = [
             "proportion to the talk is now allowed there, and a loop printing without input "
             "is still stopped."),
     Scored(
+        slug="ok-server-logs-to-stderr", file="server", mistake=None,
+        bug="the connection announcements (p2p and hub) and the p2p leave notice go through "
+            "logging.warning (stderr, 'WARNING:root:...') instead of print",
+        scores={}, expect_hint=None,
+        why="the console shows \"WARNING:root:('127.0.0.1', port)已成功连接!\" and "
+            "\"WARNING:root:('127.0.0.1', port)已退出聊天\": the user reads them as any print. "
+            "The server's notices were looked for on stdout only (-9: the p2p announcement and "
+            "the leave notice); joins were waited for a second each."),
+    Scored(
+        slug="ok-relay-timestamp-exited", file="server", mistake=None,
+        bug="relays carry a time stamp, \"('127.0.0.1', port) [06:54:53]: text\", and departures "
+            "are worded in English: '<addr> exited the chat' (p2p), '<addr> exited the room' (hub)",
+        scores={}, expect_hint=None,
+        why="every relay names its sender first, on the same line; the stamp put 13 characters "
+            "between the address and the text, where 8 were allowed (-2), and 'exited' was not an "
+            "end word (-8: the p2p notice, both hub notices)."),
+    Scored(
         slug="ok-address-in-words", file="server", mistake=None,
         bug="the connection announcements (p2p and hub) print the address in words: "
             "'客户端IP: 127.0.0.1 端口: 51140 已成功连接!'; messages, relays and notices keep str(addr)",

@@ -134,7 +134,7 @@ def kit(tmp_path_factory):
 
 #: The check held back in held_back_kit, and what only its code says.
 HELD_BACK = "hub_room_full"
-HELD_BACK_CODE = ("def check_hub_room_full", "满员时拒绝", "a newcomer gets in")
+HELD_BACK_CODE = ("def check_hub_room_full", "满员时拒绝", "after someone leaves, a newcomer gets in")
 
 
 @pytest.fixture(scope="module")

@@ -213,14 +213,6 @@ SCORED = [
             "A's q the room has one client, yet D gets the same notice and EOF, so place_reused "
             "fails. Join-while-talking passes only because its joins (26) stay under its "
             "max_clients (28)."),
-    Scored(
-        slug="bug-room-count-freed-only-on-q", file="server", mistake=7,
-        bug="the hub counts its clients in self.online and gives a place back only when a "
-            "client sends q, not when it closes without q",
-        scores={"hub_room_full": 1}, expect_hint="room-count",
-        why="max 2: C is turned away; after A's q, D gets in; after B closes its window "
-            "without q the room holds only D, yet E gets the room-full notice and EOF. The "
-            "place_reused part tried a q-leave only and passed it."),
     # ================================================================ bug-: client
     Scored(
         slug="bug-client-recv-first-only", file="client", mistake=None,

@@ -450,10 +450,12 @@ class Batch:
         if self.keyword:
             args += ["-k", self.keyword]
         if os.name == "posix":
-            # ChildProcess runs "python -u ARGS": a script stands for that python.
+            # ChildProcess runs "python -u ARGS": sh reads a script that runs the sandbox's
+            # command (sh -u SCRIPT). Not exec'ing the script itself: a worker forking
+            # while another writes its script holds it open, and exec then fails (ETXTBSY).
             command = self.sealing.command(args, box)
             script = _bwrap.wrapper_script(self.workdir / (name + ".sh"), command)
-            grader = ChildProcess(["grader"], cwd=str(self.tree), python=str(script))
+            grader = ChildProcess([str(script)], cwd=str(self.tree), python="/bin/sh")
         else:  # Windows: no sandbox (refused unless unsafe_no_sandbox), our environment
             grader = ChildProcess(args[1:], cwd=str(self.tree))
         self._running.add(grader)

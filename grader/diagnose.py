@@ -202,7 +202,7 @@ def diagnose(proposed, stderr, notes, flooded, source, limits=(), part=None):
         "send-to-departed": any(SEND_FAILURES.search(line) for line in crashes),
         "plain-send-thread": "plain-send-thread" in static,
         "bare-except": "bare-except" in static and (
-            flooded or any(hint in proposed for hint in ("no-exit", "empty-recv", "flood"))),
+            flooded or any(hint in proposed for hint in FLOOD_KIN)),
     }
     if confirmed["bare-except"]:
         # A bare except: on the path of a program that loops or hangs is what makes it loop.

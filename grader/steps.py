@@ -40,14 +40,23 @@ def peer_gets(peer, text, zh, en, hints, timeout=timeouts.CHECK, typed=False):
         peer.wait_for(text, timeout=timeout)
     except WaitTimeout:
         got = trimmed(peer.received)
-        misread = misread_as(text, peer.received) if typed else ""
+        hints, details = typed_line_hints(text, peer.received, hints) if typed else (hints, None)
         fail(zh, en, expected=say("%s 收到 %r" % (peer.name, text),
                                   "%s receives %r" % (peer.name, text)),
              got=say("%s 收到了 %s%s" % (peer.name, got, ", 然后连接被关闭了" if peer.eof else ""),
                      "%s received %s%s" % (peer.name, got, " and then the connection was closed"
                                            if peer.eof else "")),
-             hints=["stdin-not-utf8"] if misread else hints,
-             details={"stdin-not-utf8": misread} if misread else None)
+             hints=hints, details=details)
+
+
+def typed_line_hints(line, received, hints):
+    """``(hints, details)`` for a typed ``line`` that did not arrive: what arrived
+    (``received``, bytes) holding its UTF-8 misread as GBK says the program decodes its
+    keyboard so (stdin-not-utf8); otherwise the check's own ``hints``."""
+    misread = misread_as(line, received)
+    if misread:
+        return ["stdin-not-utf8"], {"stdin-not-utf8": misread}
+    return hints, None
 
 
 def peer_sees_end(peer, zh, en, hints, timeout=timeouts.EXIT_BAR):

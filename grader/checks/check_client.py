@@ -11,13 +11,13 @@ import pytest
 
 from grader import timeouts
 from grader.findings import fail, say
-from grader.matching import END_WORDS, misread_as, newline_sent, told_on_stderr
+from grader.matching import END_WORDS, newline_sent
 from grader.peers import trimmed
 from grader.process import WaitTimeout, has_traceback
 from grader.scoring import Part
 from grader.steps import (
     MORE_LINES, client_with_peer, connected_client, ends, no_flood, peer_gets,
-    peer_sees_end, printed, send_and_printed, warm_up)
+    peer_sees_end, printed, send_and_printed, typed_line_hints, warm_up)
 
 
 def typed_reaches(lab, client, echo, line, zh, en, hints):
@@ -29,11 +29,9 @@ def typed_reaches(lab, client, echo, line, zh, en, hints):
         read = trimmed(data)
         stopped = not client.running or echo.left
         quit_ = ["q-inside-text"] if stopped and any("q" in typed for typed in client.typed) else []
-        misread = misread_as(line, data)
-        details = {"stdin-not-utf8": misread} if misread else None
+        hints, details = typed_line_hints(line, data, quit_ or list(hints))
         fail(zh, en, expected=say("回声服务器读到 %r" % line, "the echo server reads %r" % line),
-             got=say("它读到的是 %s" % read, "it read %s" % read),
-             hints=["stdin-not-utf8"] if misread else quit_ or list(hints), details=details)
+             got=say("它读到的是 %s" % read, "it read %s" % read), hints=hints, details=details)
 
 
 @pytest.mark.check(points=7, short=("发出输入的每一行", "sends every line typed"),
@@ -149,7 +147,7 @@ def check_client_server_closes_first(lab):
     warm_up(lab, server, client, "the server says goodbye")
     before = client.output_size()
     mark = client.output_mark()
-    err_mark = client.process.stderr.total_chars
+    err_mark = client.error_mark()
     lab.note(say("服务器关闭连接", "the server closes the connection"))
     server.close()
     # One wait, judged three ways: a flood shows within it, and so do the end line and the exit.
@@ -161,8 +159,7 @@ def check_client_server_closes_first(lab):
         news = client.process.stdout.text_since(mark)[0]
         # The user reads stderr on the same console: a notice there tells them too (but
         # not the words of a traceback's exception, "...ConnectionResetError...closed").
-        said = news + "\n" + told_on_stderr(client.process.stderr.text_since(err_mark)[0])
-        if not END_WORDS.search(said):
+        if not client.wait_said(END_WORDS, timeout=0.0, since=(mark, err_mark)):
             fail("服务器断开后, 你的客户端没有告诉用户聊天已经结束。",
                  "After the server closed, your client did not tell the user the chat was over.",
                  expected=say("一行像 聊天已结束 这样的话", "a line such as 聊天已结束"),

@@ -122,6 +122,6 @@ def check_p2p_abrupt_disconnect(lab):
                  expected=say("没有 Traceback", "no traceback"), got=trimmed(server.stderr[-400:]),
                  hints=["crash"])
     with lab.part("ends"):
-        ends(server, zh="客户端断开后, 你的服务器没有结束。", chat_over_in=lab,
+        ends(server, zh="客户端断开后, 你的服务器没有结束。",
              en="After the client disconnected, your server did not end.",
-             since=before, timeout=0.0, waited=timeouts.EXIT_BAR)
+             since=before, timeout=0.0, waited=timeouts.EXIT_BAR, chat_over_in=lab)

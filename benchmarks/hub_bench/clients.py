@@ -252,6 +252,12 @@ class Load:
             client.offsets = [0] * len(self.senders)
         self.expected = expected_deliveries(messages, len(self.senders), len(readers))
         self.fanout = len(readers) - 1
+        # What a chat measures starts empty: a Load may chat again (hub_bench --versus).
+        self.latencies = array.array('d')
+        self.arrival_latencies = array.array('d')
+        self.arrival_keys = array.array('l')
+        self.delivered = 0
+        self.last_delivery = None
 
     def chat(self):
         """Send every message and read until all arrived, the deadline, or a stall."""

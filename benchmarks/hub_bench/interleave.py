@@ -63,12 +63,7 @@ class Contender:
         """Chat one segment; add its deliveries to the pool."""
         load = self.load
         load.prepare_chat(messages)
-        load.latencies = array.array('d')
-        load.arrival_latencies = array.array('d')
-        load.arrival_keys = array.array('l')
-        load.delivered = 0
-        load.last_delivery = None
-        load.errors = []
+        load.errors = []       # each segment's own
         gc.collect()
         gc.disable()
         try:
